@@ -1,0 +1,5 @@
+"""`python -m gridshare` runs the CLI."""
+
+from gridshare.cli import app
+
+app()

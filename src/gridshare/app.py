@@ -1,0 +1,68 @@
+"""The ASGI application factory: one engine, the faces' routers, JSON errors."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
+
+from gridshare import __version__
+from gridshare.cds import coverage, server_metadata
+from gridshare.config import Settings
+from gridshare.store.db import make_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = engine or make_engine(settings.sqlalchemy_url)
+    app = FastAPI(
+        title=f"gridshare — {settings.utility_name}",
+        version=__version__,
+        description="CDS, Green Button Connect My Data and Beckn/DEG for one utility.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.include_router(server_metadata.router)
+    app.include_router(coverage.router)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail = (
+        exc.detail
+        if isinstance(exc.detail, dict)
+        else {"error": _error_code(exc.status_code), "error_description": str(exc.detail)}
+    )
+    return JSONResponse(detail, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": problems}, status_code=400
+    )
+
+
+def _error_code(status: int) -> str:
+    return {
+        400: "invalid_request",
+        401: "invalid_token",
+        403: "insufficient_scope",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "request_too_large",
+        429: "too_many_requests",
+    }.get(status, "server_error")

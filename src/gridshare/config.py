@@ -1,0 +1,85 @@
+"""Configuration: one place, environment variables `GRIDSHARE_*`, defaults that run the demo on SQLite.
+
+DESIGN rule 8. Every setting is listed in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The server's settings, read from the environment (prefix `GRIDSHARE_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDSHARE_", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("./gridshare-data"), description="Where SQLite and files live"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is SQLite in the data dir"
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Public base URL used in absolute links"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    timezone: str = Field(default="America/Los_Angeles", description="The utility's local timezone")
+    page_size: int = Field(default=100, ge=1, le=1000, description="Objects per listing page")
+    utility_name: str = "Demo Gas & Electric"
+    utility_abbreviation: str | None = "DG&E"
+    utility_description: str = (
+        "A fictional electric, gas and water utility serving customers in Northern California"
+    )
+    utility_country: str = "US"
+    website_url: str | None = Field(default=None, description="Default: {base_url}/")
+    documentation_url: str | None = Field(default=None, description="Default: {base_url}/docs")
+    support_url: str | None = Field(default=None, description="Default: {base_url}/support")
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_max_attempts: int = Field(default=12, ge=1)
+    outbox_lease_seconds: int = Field(default=60, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone name
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gridshare.sqlite3').resolve()}"
+
+    def url(self, path: str) -> str:
+        """An absolute URL on this server for `path` (which starts with `/`)."""
+        return f"{self.base_url}{path}"
+
+    @property
+    def website(self) -> str:
+        return self.website_url or self.url("/")
+
+    @property
+    def documentation(self) -> str:
+        return self.documentation_url or self.url("/docs")
+
+    @property
+    def support(self) -> str:
+        return self.support_url or self.url("/support")

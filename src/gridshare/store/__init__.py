@@ -1,0 +1,1 @@
+"""Base layer: the engine, sessions, tables and migrations."""

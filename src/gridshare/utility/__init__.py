@@ -1,0 +1,1 @@
+"""Core: the utility's records and the queries over them."""
