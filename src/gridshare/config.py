@@ -1,4 +1,4 @@
-"""Configuration: one place, environment variables `GRIDSHARE_*`, defaults that run the demo on SQLite.
+"""Configuration: one place, env `GRIDSHARE_*`, defaults that run the demo on SQLite.
 
 DESIGN rule 8. Every setting is listed in the README's configuration table.
 """

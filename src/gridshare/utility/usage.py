@@ -70,7 +70,8 @@ def ensure_channel(
     if found is not None:
         if found.units != units:
             raise ValueError(
-                f"meter {meter_id} {kind} {direction or ''} is recorded in {found.units}, not {units}"
+                f"meter {meter_id} {kind} {direction or ''} "
+                f"is recorded in {found.units}, not {units}"
             )
         return found
     channel = Channel(

@@ -1,4 +1,4 @@
-"""The tables, one module per area. Importing this package registers every table on `Base.metadata`."""
+"""The tables, one module per area; importing this package registers them on `Base.metadata`."""
 
 from gridshare.store.tables import (
     accounts,

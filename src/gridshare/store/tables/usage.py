@@ -1,9 +1,9 @@
 """Channels and usage blocks: interval data, one row per channel per local day (DESIGN rule 3).
 
-A channel is one measured quantity of one meter (kind + direction + units + interval). A block holds
-that channel's values for one local day (96 values at 15 minutes; 92 or 100 on DST change days), or one
-read period for monthly reads (`count` 1, `interval_seconds` the period's length). Values and quality
-flags are packed by `gridshare.utility.codec`; never one row per reading.
+A channel is one measured quantity of one meter (kind + direction + units + interval). A block
+holds that channel's values for one local day (96 values at 15 minutes; 92 or 100 on DST change
+days), or one read period for monthly reads (`count` 1, `interval_seconds` the period's length).
+Values and quality flags are packed by `gridshare.utility.codec`; never one row per reading.
 """
 
 from __future__ import annotations
