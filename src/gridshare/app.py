@@ -14,6 +14,7 @@ from gridshare import __version__
 from gridshare.cds import coverage, server_metadata
 from gridshare.config import Settings
 from gridshare.store.db import make_engine, session_factory
+from gridshare.web import pages
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessions = session_factory(engine)
     app.include_router(server_metadata.router)
     app.include_router(coverage.router)
+    app.include_router(pages.router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     website_url: str | None = Field(default=None, description="Default: {base_url}/")
     documentation_url: str | None = Field(default=None, description="Default: {base_url}/docs")
     support_url: str | None = Field(default=None, description="Default: {base_url}/support")
+    support_email: str = Field(default="developers@example.com", description="Shown on /support")
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_lease_seconds: int = Field(default=60, ge=1)

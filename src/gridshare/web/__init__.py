@@ -1,0 +1,1 @@
+"""The HTML face: pages people read (home, support; later login, consent, receipts)."""
