@@ -1,0 +1,1 @@
+"""Core: the transactional outbox (`outbox`), its worker (`worker`) and delivery handlers."""
