@@ -1,0 +1,1 @@
+"""The CDS face: Connected Data Specifications endpoints (server metadata, coverage, ...)."""
