@@ -82,7 +82,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             _admin_execute(f'DROP DATABASE IF EXISTS "gridshare_demo_{port}" WITH (FORCE)')
 
 
-@pytest.mark.req("WG1-01-3-a", "WG1-01-3.1-a", "WG1-01-3.2-a", "WG1-01-3.2-b", "WG1-01-4-a")
+@pytest.mark.req("WG1-01-3.1-a", "WG1-01-3.2-a", "WG1-01-3.2-b", "WG1-01-4-a")
 def test_metadata_has_every_required_field_and_a_working_coverage_url(demo_server: str) -> None:
     response = httpx.get(f"{demo_server}/.well-known/cds-server-metadata.json")
     assert response.status_code == 200
