@@ -43,16 +43,17 @@ def new_database_url(tmp_path: Path) -> Iterator[Callable[[], str]]:
     made: list[str] = []
 
     def make() -> str:
-        if not PG_URL:
-            return f"sqlite:///{tmp_path / f'db-{len(made)}.sqlite3'}"
         name = f"gridshare_t_{uuid.uuid4().hex[:12]}"
-        _admin_execute(f'CREATE DATABASE "{name}"')
         made.append(name)
+        if not PG_URL:
+            return f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
+        _admin_execute(f'CREATE DATABASE "{name}"')
         return make_url(normalise_url(PG_URL)).set(database=name).render_as_string(False)
 
     yield make
-    for name in made:
-        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if PG_URL:
+        for name in made:
+            _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

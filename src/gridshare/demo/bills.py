@@ -380,6 +380,7 @@ class Biller:
                     "units": detail.units,
                     "start_date": detail.start_date,
                     "end_date": detail.end_date,
+                    "details": {k: str(v) for k, v in detail.details.items()},
                 }
             )
         for position, cost in enumerate(charges.cost_details):

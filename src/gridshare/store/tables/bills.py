@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -78,6 +79,9 @@ class BillUsageDetail(Base):
     units: Mapped[str | None] = mapped_column(String(8))
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
+    details: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, comment="type-specific fields (tou, tier, season, direction, reads; §10.6.4)"
+    )
 
 
 class BillCostDetail(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 12:20:39.181996
+Create Date: 2026-11-22 12:48:29.842687
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import gridshare.store.types
+
 
 revision = "0001"
 down_revision = None
@@ -849,6 +850,12 @@ def upgrade() -> None:
         sa.Column("units", sa.String(length=8), nullable=True),
         sa.Column("start_date", sa.Date(), nullable=True),
         sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column(
+            "details",
+            sa.JSON(),
+            nullable=False,
+            comment="type-specific fields (tou, tier, season, direction, reads; §10.6.4)",
+        ),
         sa.ForeignKeyConstraint(
             ["section_id"],
             ["bill_sections.id"],
