@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +41,13 @@ QUALITIES: tuple[str, ...] = (
 QUALITY_CODE = {name: code for code, name in enumerate(QUALITIES)}
 
 _MISSING = {INT32: np.iinfo(np.int32).min, INT64: np.iinfo(np.int64).min}
-_DTYPE = {INT32: np.dtype("<i4"), INT64: np.dtype("<i8"), FLOAT64: np.dtype("<f8")}
+_DTYPE: dict[int, np.dtype[Any]] = {
+    INT32: np.dtype("<i4"),
+    INT64: np.dtype("<i8"),
+    FLOAT64: np.dtype("<f8"),
+}
+_INT32_LIMIT = 2**31 - 1
+_INT64_LIMIT = 2**63 - 1
 
 
 class CodecError(ValueError):
@@ -57,8 +64,11 @@ def pack_decimals(values: Sequence[Decimal | None]) -> bytes:
     exponent = min(exponent, 0)
     if exponent < -MAX_EXPONENT_DIGITS:
         raise CodecError(f"readings carry more than {MAX_EXPONENT_DIGITS} decimal places")
-    scaled = [None if v is None else int(v.scaleb(-exponent)) for v in values]
-    return _pack_ints(scaled, exponent)
+    scaled = [0 if v is None else int(v.scaleb(-exponent)) for v in values]
+    if max(map(abs, scaled), default=0) >= _INT64_LIMIT:
+        raise CodecError("a reading is too large to store exactly")
+    missing = np.array([v is None for v in values], dtype=np.bool_)
+    return pack_scaled(np.array(scaled, dtype=np.int64), missing, exponent)
 
 
 def pack_floats(values: npt.ArrayLike, decimals: int) -> bytes:
@@ -67,14 +77,27 @@ def pack_floats(values: npt.ArrayLike, decimals: int) -> bytes:
         raise CodecError(f"decimals must be between 0 and {MAX_EXPONENT_DIGITS}")
     array = np.asarray(values, dtype=np.float64)
     missing = np.isnan(array)
+    if np.any(np.isinf(array)):
+        raise CodecError("a reading is not a finite number")
     scaled = np.rint(np.where(missing, 0.0, array) * 10.0**decimals)
     if np.any(np.abs(scaled) >= 2.0**62):
         raise CodecError("a reading is too large to store exactly")
-    ints = scaled.astype(np.int64)
-    fits32 = bool(np.all(np.abs(ints) < 2**31 - 1))
+    return pack_scaled(scaled.astype(np.int64), missing, -decimals)
+
+
+def pack_scaled(
+    scaled: npt.NDArray[np.int64], missing: npt.NDArray[np.bool_], exponent: int
+) -> bytes:
+    """Pack `scaled * 10**exponent` (ignoring `scaled` where `missing`) in int32 if it fits."""
+    if not -MAX_EXPONENT_DIGITS <= exponent <= 0:
+        raise CodecError(f"exponent must be between -{MAX_EXPONENT_DIGITS} and 0")
+    present = scaled[~missing]
+    if present.size and (present.min() <= -_INT64_LIMIT or present.max() >= _INT64_LIMIT):
+        raise CodecError("a reading is too large to store exactly")
+    fits32 = not present.size or (present.min() > -_INT32_LIMIT and present.max() < _INT32_LIMIT)
     encoding = INT32 if fits32 else INT64
-    ints = np.where(missing, _MISSING[encoding], ints).astype(_DTYPE[encoding])
-    return bytes((encoding, (-decimals) & 0xFF)) + ints.tobytes()
+    ints = np.where(missing, _MISSING[encoding], scaled).astype(_DTYPE[encoding])
+    return bytes((encoding, exponent & 0xFF)) + ints.tobytes()
 
 
 def _exponent(value: Decimal) -> int:
@@ -83,22 +106,9 @@ def _exponent(value: Decimal) -> int:
     return exponent
 
 
-def _pack_ints(scaled: Sequence[int | None], exponent: int) -> bytes:
-    largest = max((abs(v) for v in scaled if v is not None), default=0)
-    if largest < 2**31 - 1:
-        encoding = INT32
-    elif largest < 2**63 - 1:
-        encoding = INT64
-    else:
-        raise CodecError("a reading is too large to store exactly")
-    missing = _MISSING[encoding]
-    array = np.array([missing if v is None else v for v in scaled], dtype=_DTYPE[encoding])
-    return bytes((encoding, exponent & 0xFF)) + array.tobytes()
-
-
 def header(blob: bytes) -> tuple[int, int]:
     """The encoding and decimal exponent of a packed block."""
-    if len(blob) < 2 or blob[0] not in _DTYPE:
+    if len(blob) < 2 or blob[0] not in _DTYPE or (len(blob) - 2) % _DTYPE[blob[0]].itemsize:
         raise CodecError("not a packed usage block")
     exponent = blob[1] - 256 if blob[1] > 127 else blob[1]
     return blob[0], exponent
@@ -134,7 +144,9 @@ def unpack_floats(blob: bytes) -> npt.NDArray[np.float64]:
     array, _ = unpack_array(blob)
     if encoding == FLOAT64:
         return np.asarray(array, dtype=np.float64)
-    result = array.astype(np.float64) * 10.0**exponent
+    # Dividing by an exact power of ten rounds once, so 3 * 10**-1 becomes the float 0.3.
+    result = array.astype(np.float64)
+    result = result / 10.0**-exponent if exponent < 0 else result * 10.0**exponent
     result[array == _MISSING[encoding]] = np.nan
     return result
 
@@ -146,10 +158,11 @@ def count(blob: bytes) -> int:
 
 def pack_quality(codes: Sequence[int] | npt.NDArray[np.uint8]) -> bytes | None:
     """One byte per value, or None when every value is `valid` (code 0)."""
-    array = np.asarray(codes, dtype=np.uint8)
-    if array.size and int(array.max()) >= len(QUALITIES):
-        raise CodecError(f"unknown quality code {int(array.max())}")
-    return None if not array.any() else array.tobytes()
+    array = np.asarray(codes)
+    unknown = array[(array < 0) | (array >= len(QUALITIES))]
+    if unknown.size:
+        raise CodecError(f"unknown quality code {int(unknown[0])}")
+    return None if not array.any() else array.astype(np.uint8).tobytes()
 
 
 def unpack_quality(blob: bytes | None, length: int) -> npt.NDArray[np.uint8]:
