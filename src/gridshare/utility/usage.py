@@ -8,7 +8,7 @@ Monthly reads are one block per read period.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -89,7 +89,19 @@ def ensure_channel(
 def write_blocks(session: Session, blocks: Iterable[BlockRow]) -> int:
     """Insert or replace blocks by (channel, start); returns how many were written."""
     now = utcnow()
-    rows = [asdict(b) | {"created": now, "modified": now} for b in blocks]
+    rows = [
+        {
+            "channel_id": b.channel_id,
+            "start": b.start,
+            "interval_seconds": b.interval_seconds,
+            "count": b.count,
+            "values": b.values,
+            "quality": b.quality,
+            "created": now,
+            "modified": now,
+        }
+        for b in blocks
+    ]
     upsert(
         session,
         UsageBlock.__table__,  # type: ignore[arg-type]
