@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_lease_seconds: int = Field(default=60, ge=1)
     log_level: str = "INFO"
+    secret_key: str | None = Field(
+        default=None, description="32-byte key (hex or base64) sealing client secrets"
+    )
+    access_token_seconds: int = Field(default=3600, ge=60)
+    refresh_token_days: int = Field(default=90, ge=1)
+    authorization_code_seconds: int = Field(default=300, ge=10, le=600)
+    par_seconds: int = Field(default=90, ge=10, le=600)
+    session_minutes: int = Field(default=30, ge=10)
 
     @field_validator("base_url")
     @classmethod

@@ -1,0 +1,1 @@
+"""Core: scopes, authorization details, grants, credentials and tokens (who may read what)."""
