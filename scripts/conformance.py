@@ -89,7 +89,7 @@ def render() -> str:
                 tests = "<br>".join(f"`{t}`" for t in cited[requirement])
                 lines.append(f"| {requirement} | covered | {tests} |")
             else:
-                reason = reasons.get(requirement, "not yet covered")
+                reason = reasons.get(requirement, spec.get("default_reason", "not yet covered"))
                 lines.append(f"| {requirement} | not covered | {reason} |")
         lines.append("")
     unknown = sorted(set(cited) - known)
