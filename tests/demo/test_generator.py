@@ -193,6 +193,7 @@ def test_supply_mix_shares_sum_to_exactly_one_each_month(demo: SmallDemo) -> Non
 def _inside(ring: list[list[float]], lon: float, lat: float) -> bool:
     """Even-odd rule, written here independently of the generator's own check."""
     crossings = 0
+    ring = [[float(x), float(y)] for x, y in ring]  # JSON numbers come back as exact decimals
     for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
         if min(y1, y2) < lat <= max(y1, y2) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
             crossings += 1

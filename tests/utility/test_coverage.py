@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
+from gridshare.store import jsontext
 from gridshare.store.tables.coverage import CoverageEntry, PublishedDocument
 from gridshare.utility.coverage import (
     COMMODITY_TYPES,
@@ -63,7 +64,7 @@ def test_save_entry_stores_every_field(session: Session) -> None:
     assert entry.infrastructure_types == ["distribution_utility", "metering_provider"]
     assert entry.commodity_types == ["electricity"]
     assert entry.capabilities == ["oauth"]
-    assert entry.geojson == TERRITORY
+    assert entry.geojson == jsontext.loads(jsontext.dumps(TERRITORY))
     assert entry.created == entry.updated
     assert entry.created.tzinfo is not None
 
@@ -215,7 +216,7 @@ def test_a_logical_entry_needs_no_territory(session: Session) -> None:
     save_entry(session, **entry_fields("big", type="logical", geojson=None))
     assert territory(session, "big") is None
     save_entry(session, **entry_fields("west"))
-    assert territory(session, "west") == TERRITORY
+    assert territory(session, "west") == jsontext.loads(jsontext.dumps(TERRITORY))
     assert territory(session, "nowhere") is None
 
 

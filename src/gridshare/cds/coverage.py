@@ -20,6 +20,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from gridshare.cds.http_cache import public_document, rfc3339
 from gridshare.config import Settings
 from gridshare.http import SessionDep, SettingsDep
+from gridshare.store import jsontext
 from gridshare.store.tables.coverage import CoverageEntry
 from gridshare.utility.coverage import Cursor, Position, list_entries, territory
 
@@ -55,7 +56,7 @@ def coverage_listing(
         "next": _page_url(settings, wanted, page.next),
         "previous": _page_url(settings, wanted, page.previous),
     }
-    return public_document(request, orjson.dumps(listing), "application/json")
+    return public_document(request, jsontext.to_bytes(listing), "application/json")
 
 
 @router.get(
@@ -70,7 +71,7 @@ def coverage_territory(request: Request, session: SessionDep, entry_id: str) -> 
             f"no coverage entry {entry_id!r} with a territory; "
             f"the listing at {COVERAGE_PATH} links every territory it has",
         )
-    return public_document(request, orjson.dumps(geojson), GEOJSON_MEDIA_TYPE)
+    return public_document(request, jsontext.to_bytes(geojson), GEOJSON_MEDIA_TYPE)
 
 
 def coverage_entry(settings: Settings, entry: CoverageEntry) -> dict[str, Any]:

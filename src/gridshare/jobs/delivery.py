@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import orjson
+
+from gridshare.store import jsontext
 
 RETRIED_STATUSES = frozenset({408, 429})
 """Client errors that say "try again later"; every other 4xx is permanent."""
@@ -101,7 +102,7 @@ def _request(message: Message) -> tuple[str, bytes, httpx.Headers]:
     headers = httpx.Headers({"Content-Type": "application/json"})
     headers.update(extra)
     headers["Idempotency-Key"] = message.idempotency_key
-    return url, orjson.dumps(payload["body"]), headers
+    return url, jsontext.to_bytes(payload["body"]), headers
 
 
 http_post = HttpPost()

@@ -22,8 +22,14 @@ def orjson_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def to_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
+    """JSON bytes for a response or a request body."""
+    option = orjson.OPT_SORT_KEYS if sort_keys else 0
+    return orjson.dumps(value, default=orjson_default, option=option)
+
+
 def dumps(value: Any) -> str:
-    return orjson.dumps(value, default=orjson_default).decode()
+    return to_bytes(value).decode()
 
 
 def loads(text: str | bytes) -> Any:

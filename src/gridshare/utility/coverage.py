@@ -25,6 +25,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
+from gridshare.store import jsontext
 from gridshare.store.bulk import upsert
 from gridshare.store.db import utcnow
 from gridshare.store.tables.coverage import CoverageEntry, PublishedDocument
@@ -130,6 +131,8 @@ def save_entry(
     }
     if geojson is not None:
         validate_geojson(geojson)
+        # Stored as it will be read back (numbers as exact decimals), so comparisons hold.
+        values["geojson"] = jsontext.loads(jsontext.dumps(geojson))
     elif type == "geographic":
         raise InvalidCoverageEntry(
             f"entry {entry_id!r} is geographic, so it needs a territory: give `geojson` "
