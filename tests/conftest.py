@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,11 +62,33 @@ def database_url(new_database_url: Callable[[], str]) -> str:
     return new_database_url()
 
 
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    """A fresh database at the newest schema revision."""
-    engine = make_engine(database_url)
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to head once per run, copied for each test that needs a schema."""
+    name = f"gridshare_tpl_{uuid.uuid4().hex[:12]}"
+    if PG_URL:
+        _admin_execute(f'CREATE DATABASE "{name}"')
+        url = make_url(normalise_url(PG_URL)).set(database=name).render_as_string(False)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / f'{name}.sqlite3'}"
+    engine = make_engine(url)
     upgrade(engine)
+    engine.dispose()
+    yield name if PG_URL else url.removeprefix("sqlite:///")
+    if PG_URL:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(database_url: str, migrated_template: str) -> Iterator[Engine]:
+    """The test's fresh database at the newest schema revision (a copy of the migrated template)."""
+    target = make_url(database_url)
+    if PG_URL:
+        _admin_execute(f'DROP DATABASE "{target.database}"')
+        _admin_execute(f'CREATE DATABASE "{target.database}" TEMPLATE "{migrated_template}"')
+    else:
+        shutil.copyfile(migrated_template, str(target.database))
+    engine = make_engine(database_url)
     yield engine
     engine.dispose()
 

@@ -13,8 +13,23 @@ from starlette.exceptions import HTTPException
 from gridshare import __version__
 from gridshare.cds import coverage, server_metadata
 from gridshare.config import Settings
+from gridshare.grants.scopes import load_catalogue
+from gridshare.oauth import (
+    authorize,
+    clients_api,
+    credentials_api,
+    files_api,
+    grants_api,
+    introspect,
+    messages_api,
+    metadata,
+    par,
+    registration,
+    revoke,
+    token,
+)
 from gridshare.store.db import make_engine, session_factory
-from gridshare.web import pages
+from gridshare.web import consent, developer_docs, developers, login, outcome, pages
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +45,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    load_catalogue(settings)  # a broken scope catalogue stops the server here
     app.include_router(server_metadata.router)
     app.include_router(coverage.router)
     app.include_router(pages.router)
+    app.include_router(metadata.router)
+    app.include_router(registration.router)
+    app.include_router(developer_docs.router)
+    app.include_router(grants_api.router)
+    app.include_router(files_api.router)
+    app.include_router(clients_api.router)
+    app.include_router(credentials_api.router)
+    app.include_router(messages_api.router)
+    app.include_router(token.router)
+    app.include_router(introspect.router)
+    app.include_router(revoke.router)
+    for face in (authorize, par, login, consent, outcome, developers):
+        app.include_router(face.router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app

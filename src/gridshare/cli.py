@@ -1,4 +1,5 @@
-"""The operator's command line (Typer): demo, serve, worker, db upgrade, import usage."""
+"""The operator's command line (Typer): demo, serve, worker, db upgrade, import usage, and the
+client registrations: clients list/approve, messages send, files add (CDS-WG1-02)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,43 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from gridshare.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(help="gridshare: a utility's data-sharing server.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_app = typer.Typer(help="Load the utility's records.", no_args_is_help=True)
+_LINKS = " The links these commands write start with GRIDSHARE_BASE_URL: set it as for serve."
+clients_app = typer.Typer(
+    help="Registered Client Objects (CDS-WG1-02 §5)." + _LINKS, no_args_is_help=True
+)
+messages_app = typer.Typer(
+    help="Messages to registered clients (CDS-WG1-02 §6).", no_args_is_help=True
+)
+files_app = typer.Typer(
+    help="Files shared with registered clients (CDS-WG1-02 §9)." + _LINKS, no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+app.add_typer(clients_app, name="clients")
+app.add_typer(messages_app, name="messages")
+app.add_typer(files_app, name="files")
 console = Console(stderr=True)
+output = Console()
+"""What a command answers (ids, tables) goes to stdout; progress and errors to stderr."""
 
 HostOpt = Annotated[str | None, typer.Option("--host", help="Interface to listen on.")]
 PortOpt = Annotated[int | None, typer.Option("--port", help="Port to listen on (default 8000).")]
@@ -227,3 +249,191 @@ def import_usage(
             console.print(f"[red]Nothing was imported.[/] {error}")
             raise typer.Exit(1) from error
     console.print(report.summary())
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    """A session on the configured database whose work commits together or not at all."""
+    from gridshare.store.db import make_engine, session_factory, transaction
+
+    engine = make_engine(settings.sqlalchemy_url)
+    _require_schema(engine)
+    try:
+        with transaction(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]Nothing was changed.[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@clients_app.command("list")
+def clients_list(
+    registration: Annotated[
+        str | None, typer.Option("--registration", help="Only this registration's objects.")
+    ] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List Client Objects: a table per registration (titled with its id), oldest first."""
+    from sqlalchemy import select
+
+    from gridshare.store.tables.clients import Client
+
+    query = select(Client).order_by(Client.registration_id, Client.created, Client.client_id)
+    if registration is not None:
+        query = query.where(Client.registration_id == registration)
+    with _transaction(_settings(data_dir=data_dir)) as session:
+        clients = session.scalars(query).all()
+    if not clients:
+        console.print("No Client Objects" + (f" in {registration}." if registration else "."))
+        return
+    by_registration: dict[str, list[Client]] = {}
+    for client in clients:
+        by_registration.setdefault(client.registration_id, []).append(client)
+    for registration_id, members in by_registration.items():
+        table = Table("client_id", "name", "scope", "status", "created", title=registration_id)
+        table.columns[0].min_width = max(len(client.client_id) for client in members)
+        for column in (table.columns[0], *table.columns[3:]):
+            column.no_wrap = True
+        table.columns[2].overflow = "fold"
+        for client in members:
+            table.add_row(
+                client.client_id,
+                client.client_name or "",
+                client.scope,
+                client.status,
+                client.created.strftime("%Y-%m-%d %H:%M"),
+            )
+        output.print(table)
+
+
+@clients_app.command("approve")
+def clients_approve(
+    client_id: Annotated[str, typer.Argument(help="The sandbox Client Object to approve.")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Approve a sandbox Client Object for production: prints the new production client_id."""
+    from gridshare.grants.clients import ApprovalError, approve_for_production
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        with _transaction(settings) as session:
+            production = approve_for_production(session, settings, client_id)
+            new_id = production.client_id
+    except ApprovalError as error:
+        _fail(str(error))
+    console.print(f"{client_id} approved; its production Client Object is:")
+    output.print(new_id, highlight=False)
+
+
+MESSAGE_TYPES: Final = ("notification", "private_message")
+"""The Message types an operator sends from here; both are `complete` (CDS-WG1-02 §6.3)."""
+RELATED_TYPES: Final = ("more_info", "documentation", "support")
+"""What a notification or private message may link to (CDS-WG1-02 §6.1, §6.4)."""
+
+
+@messages_app.command("send")
+def messages_send(
+    name: Annotated[str, typer.Option("--name", help="The subject.")],
+    description: Annotated[str, typer.Option("--description", help="The body.")],
+    registration: Annotated[
+        str | None, typer.Option("--registration", help="The registration to write to.")
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option("--client", help="Or: any Client Object of the registration to write to."),
+    ] = None,
+    message_type: Annotated[
+        str, typer.Option("--type", help=f"One of {', '.join(MESSAGE_TYPES)}.")
+    ] = "notification",
+    related_uri: Annotated[
+        str | None, typer.Option("--related-uri", help="Where to find more (with --related-type).")
+    ] = None,
+    related_type: Annotated[
+        str | None,
+        typer.Option("--related-type", help=f"One of {', '.join(RELATED_TYPES)}."),
+    ] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Send a Message to a registration (it starts unread): prints its message_id."""
+    from gridshare.grants.messages import create_message
+    from gridshare.grants.scopes import is_url
+    from gridshare.store.tables.clients import Client, Registration
+
+    if (registration is None) == (client_id is None):
+        _fail("name the recipient with either --registration or --client.")
+    if message_type not in MESSAGE_TYPES:
+        _fail(f"--type must be one of {', '.join(MESSAGE_TYPES)}.")
+    if not name.strip() or len(name) > 500 or not description.strip():
+        _fail("--name (up to 500 characters) and --description must not be blank.")
+    if (related_uri is None) != (related_type is None) or (
+        related_uri is not None and (related_type not in RELATED_TYPES or not is_url(related_uri))
+    ):
+        _fail(
+            "--related-uri (an absolute http(s) URL) goes with --related-type, one of "
+            f"{', '.join(RELATED_TYPES)}."
+        )
+    with _transaction(_settings(data_dir=data_dir)) as session:
+        if client_id is not None:
+            client = session.get(Client, client_id)
+            if client is None:
+                _fail(f"there is no Client Object {client_id}.")
+            registration = client.registration_id
+        assert registration is not None
+        if session.get(Registration, registration) is None:
+            _fail(f"there is no registration {registration}.")
+        message = create_message(
+            session,
+            registration_id=registration,
+            type=message_type,
+            name=name,
+            description=description,
+            related_uri=related_uri,
+            related_type=related_type,
+        )
+        message_id = message.message_id
+    output.print(message_id, highlight=False)
+
+
+@files_app.command("add")
+def files_add(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    client_id: Annotated[
+        str,
+        typer.Option("--client", help="The Client Object registered for server-provided files."),
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="The file name shown (default: FILE's name).")
+    ] = None,
+    description: Annotated[str, typer.Option("--description", help="What the file is.")] = "",
+    mime_type: Annotated[
+        str | None,
+        typer.Option("--mime-type", help="Its content type (default: guessed from the name)."),
+    ] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Store FILE and share it with a Client Object: a server-created Grant names it (§3.3.3).
+
+    Prints the file_id and the grant_id.
+    """
+    import mimetypes
+
+    from gridshare.grants.files import FileError, add_file, share_file
+
+    shown = name if name is not None else file.name
+    kind = mime_type or mimetypes.guess_type(shown)[0] or "application/octet-stream"
+    settings = _settings(data_dir=data_dir)
+    try:
+        with _transaction(settings) as session:
+            stored = add_file(
+                session, name=shown, mime_type=kind, data=file.read_bytes(), description=description
+            )
+            grant = share_file(session, settings, file_id=stored.file_id, client_id=client_id)
+            file_id, grant_id = stored.file_id, grant.grant_id
+    except FileError as error:
+        _fail(str(error))
+    console.print(f"{shown} ({kind}) shared with {client_id}")
+    output.print(f"file_id {file_id}\ngrant_id {grant_id}", highlight=False)

@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     authorization_code_seconds: int = Field(default=300, ge=10, le=600)
     par_seconds: int = Field(default=90, ge=10, le=600)
     session_minutes: int = Field(default=30, ge=10)
+    rate_limit_per_client: int = Field(
+        default=60, ge=1, description="OAuth endpoint requests per minute per client"
+    )
+    rate_limit_per_address: int = Field(
+        default=300, ge=1, description="OAuth endpoint requests per minute per remote address"
+    )
+    scopes_file: Path | None = Field(
+        default=None, description="Scope catalogue JSON; default: the bundled grants/scopes.json"
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -17,11 +17,12 @@ from urllib.parse import quote, urlencode
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from gridshare.cds.http_cache import public_document, rfc3339
+from gridshare.cds.http_cache import public_document
 from gridshare.config import Settings
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store import jsontext
 from gridshare.store.tables.coverage import CoverageEntry
+from gridshare.timefmt import rfc3339
 from gridshare.utility.coverage import Cursor, Position, list_entries, territory
 
 COVERAGE_PATH: Final = "/cds/coverage"

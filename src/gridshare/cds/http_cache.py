@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
 from typing import Final
 
 from fastapi import Request, Response
@@ -18,11 +17,6 @@ PUBLIC_CACHE_CONTROL: Final = "public, max-age=300"
 """Public metadata may be cached by anyone for five minutes, then revalidated with the ETag."""
 
 _OPAQUE_TAG = re.compile(r'(?:W/)?"([^"]*)"')
-
-
-def rfc3339(moment: datetime) -> str:
-    """`moment` in UTC to the second, as in "2024-01-01T00:00:00Z"."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def entity_tag(body: bytes) -> str:

@@ -1,9 +1,10 @@
 """CDS-WG1-01 §3 Metadata Endpoint (and §5 Server Migration for the seed-era path).
 
 `GET /.well-known/cds-server-metadata.json` answers the §3.2 Metadata Object, publicly and
-without authentication (§8.1). Its `created` and `updated` come from the published-document record:
-`updated` moves only when the content changes (for instance the utility's name, or a capability
-that a coverage entry adds, §3.2). The 2024 seed-era path redirects here permanently (§5).
+without authentication (§8.1), with CDS-WG1-02 §3.1's `oauth` capability and `oauth_metadata`
+URL. Its `created` and `updated` come from the published-document record: `updated` moves only
+when the content changes (for instance the utility's name, or a capability that a coverage entry
+adds, §3.2). The 2024 seed-era path redirects here permanently (§5).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from gridshare import urls
 from gridshare.cds.coverage import COVERAGE_PATH
-from gridshare.cds.http_cache import public_document, rfc3339
+from gridshare.cds.http_cache import public_document
 from gridshare.config import Settings
 from gridshare.http import SessionDep, SettingsDep
+from gridshare.timefmt import rfc3339
 from gridshare.utility.coverage import COVERAGE_CAPABILITY, entry_capabilities, publish_document
 
 METADATA_PATH: Final = "/.well-known/cds-server-metadata.json"
@@ -26,6 +29,8 @@ SEED_ERA_PATH: Final = "/.well-known/carbon-data-spec.json"
 DOCUMENT_NAME: Final = "cds-server-metadata"
 """The name under which the metadata's digest and dates are kept (PublishedDocument)."""
 METADATA_VERSION: Final = "v1"
+OAUTH_CAPABILITY: Final = "oauth"
+"""Client Registration via OAuth (CDS-WG1-02 §3.1), announced with `oauth_metadata`."""
 
 router = APIRouter(tags=["CDS server metadata"])
 
@@ -54,8 +59,11 @@ def metadata(settings: Settings, session: Session) -> dict[str, Any]:
         "website": settings.website,
         "documentation": settings.documentation,
         "support": settings.support,
-        "capabilities": [COVERAGE_CAPABILITY, *entry_capabilities(session)],
+        "capabilities": list(
+            dict.fromkeys([COVERAGE_CAPABILITY, OAUTH_CAPABILITY, *entry_capabilities(session)])
+        ),
         "coverage": settings.url(COVERAGE_PATH),
+        "oauth_metadata": settings.url(urls.AS_METADATA),
     }
     created, updated = publish_document(
         session, DOCUMENT_NAME, orjson.dumps(head | content, option=orjson.OPT_SORT_KEYS)

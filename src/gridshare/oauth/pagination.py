@@ -1,0 +1,215 @@
+"""Paging of the CDS-WG1-02 listings: `next` and `previous` (§5.3, §6.8, §7.3, §8.4, §9.2).
+
+Every listing is newest first by one timestamp (`cds_modified`, `modified`, ...), ties broken by
+id, and a page holds `settings.page_size` objects (the spec lets a Server cut lists longer than
+100). Paging is by keyset, not offset: a link carries an opaque cursor naming the object it
+continues after, so objects added while a client pages do not shift or repeat what it sees.
+
+A `next` or `previous` link is an absolute URL (`settings.url`) to the same path with every other
+query parameter of the request kept as it was (the filters stay the same page after page) and the
+cursor parameter set: `cursor`, unless the listing names its own (the Messages API pages its three
+lists with one parameter each). A cursor this server did not give out is refused with 400
+`invalid_request` naming the parameter.
+
+The listings' filters are read the same way everywhere: `space_list` for the space-separated id
+lists (a blank list is 400), `datetime_param` for the RFC 3339 `after`/`before` bounds.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+from urllib.parse import quote, urlencode
+
+import orjson
+from fastapi import Request
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from gridshare.config import Settings
+from gridshare.oauth.errors import invalid_request
+
+T = TypeVar("T")
+
+_SPACE_OFFSET = re.compile(r"(.*T\d\d:\d\d:\d\d(?:\.\d+)?) (\d\d:\d\d)$")
+
+CURSOR = "cursor"
+"""The query parameter carrying the page position, unless a listing names its own."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """The objects after (`forward`: older) or before (newer) the object at (`moment`, `key`) in
+    listing order, `inclusive` of that object or not."""
+
+    moment: datetime
+    key: str
+    forward: bool
+    inclusive: bool = False
+
+    def other_side(self) -> Cursor:
+        """The objects on the other side of the same gap."""
+        return Cursor(self.moment, self.key, not self.forward, not self.inclusive)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing and the absolute URLs of its neighbours (None at an end)."""
+
+    items: list[T]
+    next: str | None
+    previous: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A listing order: newest `moment` first, then by `key` (a unique id) ascending."""
+
+    moment: QueryableAttribute[datetime]
+    key: QueryableAttribute[str]
+
+    def position(self, item: object) -> tuple[datetime, str]:
+        """Where `item` sits in this order."""
+        return getattr(item, self.moment.key), getattr(item, self.key.key)
+
+    def beyond(self, cursor: Cursor) -> ColumnElement[bool]:
+        """The rows on the cursor's side of its position."""
+        if cursor.forward:
+            later_key = self.key >= cursor.key if cursor.inclusive else self.key > cursor.key
+            return or_(self.moment < cursor.moment, and_(self.moment == cursor.moment, later_key))
+        earlier_key = self.key <= cursor.key if cursor.inclusive else self.key < cursor.key
+        return or_(self.moment > cursor.moment, and_(self.moment == cursor.moment, earlier_key))
+
+
+def paginate(
+    session: Session,
+    settings: Settings,
+    request: Request,
+    query: Select[T],
+    order: Order,
+    *,
+    cursor: str | None,
+    parameter: str = CURSOR,
+    drop: Collection[str] = (),
+) -> Page[T]:
+    """The page of `query` (rows of one mapped class) in `order` at `cursor`, the raw value of
+    `parameter` (None for the first page). The links keep the request's other query parameters
+    except those in `drop`.
+    """
+    position = decode_cursor(cursor, parameter)
+    forward = position is None or position.forward
+    window = query if position is None else query.where(order.beyond(position))
+    if forward:
+        window = window.order_by(order.moment.desc(), order.key.asc())
+    else:
+        window = window.order_by(order.moment.asc(), order.key.desc())
+    limit = settings.page_size
+    items = list(session.scalars(window.limit(limit + 1)))
+    more = len(items) > limit
+    items = items[:limit]
+    if not forward:
+        items.reverse()
+    if items:
+        before = Cursor(*order.position(items[0]), forward=False)
+        after = Cursor(*order.position(items[-1]), forward=True)
+    elif position is not None:
+        # An empty page (its objects since changed or gone) still links to both sides of it.
+        before = position if not forward else position.other_side()
+        after = position if forward else position.other_side()
+    else:
+        return Page(items, None, None)
+    if forward:
+        has_next = more
+        has_previous = position is not None and _any(session, query, order.beyond(before))
+    else:
+        has_next = _any(session, query, order.beyond(after))
+        has_previous = more
+
+    def link(at: Cursor) -> str:
+        return page_url(settings, request, parameter, encode_cursor(at), drop)
+
+    return Page(
+        items,
+        link(after) if has_next else None,
+        link(before) if has_previous else None,
+    )
+
+
+def page_url(
+    settings: Settings,
+    request: Request,
+    parameter: str,
+    value: str,
+    drop: Collection[str] = (),
+) -> str:
+    """This request's URL, absolute, with `parameter` set to `value` and `drop` left out."""
+    kept = [
+        (name, item)
+        for name, item in request.query_params.multi_items()
+        if name != parameter and name not in drop
+    ]
+    kept.append((parameter, value))
+    return settings.url(request.url.path) + "?" + urlencode(kept, quote_via=quote)
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    raw = orjson.dumps([cursor.forward, cursor.inclusive, cursor.moment.isoformat(), cursor.key])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str | None, parameter: str = CURSOR) -> Cursor | None:
+    """The cursor in `value`, None for None; 400 `invalid_request` naming `parameter` otherwise."""
+    if value is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        forward, inclusive, moment, key = orjson.loads(raw)
+        at = datetime.fromisoformat(moment)
+        if not (isinstance(forward, bool) and isinstance(inclusive, bool)):
+            raise TypeError(forward, inclusive)
+        if not isinstance(key, str) or at.tzinfo is None:
+            raise ValueError(key, moment)
+    except (binascii.Error, ValueError, TypeError) as error:
+        raise invalid_request(
+            f"{parameter} is not a page position this server gave out; follow the listing's "
+            f"next and previous links as they are, or leave {parameter} out"
+        ) from error
+    return Cursor(at, key, forward, inclusive)
+
+
+def space_list(name: str, raw: str | None) -> list[str] | None:
+    """A space-separated filter value (None when absent); a blank value is 400."""
+    if raw is None:
+        return None
+    values = raw.split()
+    if not values:
+        raise invalid_request(f"{name} is empty: give space-separated values, or leave it out")
+    return values
+
+
+def datetime_param(name: str, raw: str | None) -> datetime | None:
+    """An RFC 3339 date-time filter value with its offset (None when absent), else 400.
+
+    A `+hh:mm` offset sent unencoded arrives as a space; that is forgiven.
+    """
+    if raw is None:
+        return None
+    text = _SPACE_OFFSET.sub(r"\1+\2", raw.strip())
+    try:
+        moment: datetime | None = datetime.fromisoformat(text.upper())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or "T" not in text.upper():
+        raise invalid_request(
+            f"{name} must be an RFC 3339 date-time with an offset, e.g. 2024-01-01T00:00:00Z"
+        )
+    return moment
+
+
+def _any(session: Session, query: Select[T], condition: ColumnElement[bool]) -> bool:
+    return bool(session.scalar(select(query.where(condition).exists())))

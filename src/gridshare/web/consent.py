@@ -1,0 +1,215 @@
+"""The authorization form, CDS-WG3-01 §9.1.1 after the pre-login checks (a small Approve/Decline
+form; the full §9.2 layout comes later).
+
+`GET urls.CONSENT?request=<pending id>` asks for a login when there is no session, or when the
+request said `prompt=login` and the session is older than the request (CDS-WG1-02 §8.3-d); then it
+makes the checks that need the Customer (`grants.authorization.check_customer`: sandbox clients
+only for test customers, `cds_grant_id` belongs to this Customer) and shows the Client's name (a
+link to its `client_uri` opening a new tab, `rel="noopener nofollow"`) and the requested scopes in
+plain words.
+
+`POST` the same URL with `decision` = `approve` or `decline` and the session's CSRF token, or
+`cancel` from the login page with the double-submit token. The pending request is answered once:
+Approve creates the Grant (or updates the `cds_grant_id` Grant) and redirects with `code` and
+`state`; Decline and Cancel redirect with `access_denied`; a second submission finds the request
+answered and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from gridshare import urls
+from gridshare.config import Settings
+from gridshare.grants.authorization import (
+    AuthorizationRefused,
+    Pending,
+    PendingGone,
+    approve,
+    check_customer,
+    decline_url,
+    described_scopes,
+    error_url,
+    find_pending,
+    take_pending,
+)
+from gridshare.grants.scopes import is_url, load_catalogue
+from gridshare.grants.secrets import same
+from gridshare.http import SessionDep, SettingsDep
+from gridshare.store.tables.customers import Customer
+from gridshare.store.tables.grants import LoginSession
+from gridshare.web.browser import PAGE_HEADERS, FormDep, csrf_ok, notice, page
+from gridshare.web.login import current_login, login_url
+
+router = APIRouter(include_in_schema=False)
+
+PendingId = Annotated[str, Query(alias="request", max_length=100)]
+
+
+@router.get(urls.CONSENT, response_class=HTMLResponse)
+def consent_form(
+    request: Request, session: SessionDep, settings: SettingsDep, pending_id: PendingId
+) -> Response:
+    try:
+        pending = find_pending(session, pending_id)
+    except PendingGone as gone:
+        return _gone(request, settings, gone)
+    here = _here(pending_id)
+    login = _fresh_login(session, settings, request, pending)
+    if login is None:
+        session.commit()
+        return RedirectResponse(login_url(here, cancel=here), 303, headers=PAGE_HEADERS)
+    customer = session.get_one(Customer, login.customer_id)
+    try:
+        client = check_customer(session, pending.request, customer)
+    except AuthorizationRefused as refused:
+        return _refuse(request, session, settings, pending_id, refused)
+    session.commit()
+    name = client.client_name or client.client_id
+    return page(
+        request,
+        settings,
+        "consent.html",
+        client_name=name,
+        client_uri=client.client_uri if client.client_uri and is_url(client.client_uri) else None,
+        sandbox=client.status == "sandbox",
+        scopes=described_scopes(
+            load_catalogue(settings), pending.request.scope, pending.request.details()
+        ),
+        renewal=pending.request.grant_id is not None,
+        customer=customer,
+        csrf_token=login.csrf_token,
+        action=here,
+        logout_path=urls.LOGOUT,
+    )
+
+
+@router.post(urls.CONSENT, response_class=HTMLResponse)
+def consent_decision(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    pending_id: PendingId,
+    form: FormDep,
+) -> Response:
+    decision = form.get("decision")
+    if decision == "cancel":
+        if not csrf_ok(request, form):
+            return _expired_form(request, settings)
+        return _answer(request, session, settings, pending_id, "the customer cancelled the login")
+    if decision not in ("approve", "decline"):
+        return notice(request, settings, 400, "Please choose", "Choose Approve or Decline.")
+    try:
+        pending = find_pending(session, pending_id)
+    except PendingGone as gone:
+        return _gone(request, settings, gone)
+    here = _here(pending_id)
+    login = _fresh_login(session, settings, request, pending)
+    if login is None:
+        session.commit()
+        return RedirectResponse(login_url(here, cancel=here), 303, headers=PAGE_HEADERS)
+    if not same(form.get("csrf_token", ""), login.csrf_token):
+        session.commit()
+        return _expired_form(request, settings)
+    if decision == "decline":
+        return _answer(request, session, settings, pending_id, "the customer declined")
+    customer = session.get_one(Customer, login.customer_id)
+    try:
+        taken = take_pending(session, pending_id)
+        location = approve(session, settings, load_catalogue(settings), taken.request, customer)
+    except PendingGone as gone:
+        session.rollback()
+        return _gone(request, settings, gone)
+    except AuthorizationRefused as refused:
+        location = error_url(
+            pending.request.redirect_uri, pending.request.state, refused.error, refused.description
+        )
+    session.commit()
+    return RedirectResponse(location, 303, headers=PAGE_HEADERS)
+
+
+def _here(pending_id: str) -> str:
+    return f"{urls.CONSENT}?request={pending_id}"
+
+
+def _fresh_login(
+    session: Session, settings: Settings, request: Request, pending: Pending
+) -> LoginSession | None:
+    """The login session, unless there is none or `prompt=login` asks for a newer one."""
+    login = current_login(session, settings, request)
+    if login is None or (pending.request.force_login and login.authenticated_at < pending.created):
+        return None
+    return login
+
+
+def _answer(
+    request: Request, session: Session, settings: Settings, pending_id: str, why: str
+) -> Response:
+    """Decline (or cancel) the pending request: redirect with access_denied."""
+    try:
+        pending = take_pending(session, pending_id)
+    except PendingGone as gone:
+        session.rollback()
+        return _gone(request, settings, gone)
+    session.commit()
+    return RedirectResponse(decline_url(pending.request, why), 303, headers=PAGE_HEADERS)
+
+
+def _refuse(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    pending_id: str,
+    refused: AuthorizationRefused,
+) -> Response:
+    """The request does not hold for this Customer: answer it with the error."""
+    try:
+        pending = take_pending(session, pending_id)
+    except PendingGone as gone:
+        session.rollback()
+        return _gone(request, settings, gone)
+    session.commit()
+    location = error_url(
+        pending.request.redirect_uri, pending.request.state, refused.error, refused.description
+    )
+    return RedirectResponse(location, 303, headers=PAGE_HEADERS)
+
+
+def _gone(request: Request, settings: Settings, gone: PendingGone) -> Response:
+    if gone.reason == "answered":
+        return notice(
+            request,
+            settings,
+            409,
+            "Already answered",
+            "You have already answered this request. Return to the app to continue.",
+        )
+    if gone.reason == "expired":
+        return notice(
+            request,
+            settings,
+            410,
+            "This request has expired",
+            "Return to the app and start again.",
+        )
+    return notice(
+        request,
+        settings,
+        404,
+        "Request not found",
+        "We cannot find this authorization request. Return to the app and start again.",
+    )
+
+
+def _expired_form(request: Request, settings: Settings) -> Response:
+    return notice(
+        request,
+        settings,
+        400,
+        "Please try again",
+        "This form had expired. Go back, reload the page and try again.",
+    )

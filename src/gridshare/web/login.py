@@ -1,0 +1,261 @@
+"""Customer login, CDS-WG3-01 §9.1.2 Customer Authentication: username and password, sessions
+kept in the database, logout, and back-off after repeated failures.
+
+- The session cookie holds 256 random bits; the database keeps only their SHA-256 hash
+  (`LoginSession`). Every login starts a new session and deletes the one the browser had, so a
+  session id planted before login is worthless (no session fixation).
+- A session lasts `settings.session_minutes` (at least 10) after the last page of the flow the
+  Customer used (§9.1.2: the time on the form plus at least 10 minutes); logout ends it at once.
+- Back-off: after `USER_FREE` failed logins for one username, or `ADDRESS_FREE` from one address,
+  without `FORGET_SECONDS` of quiet, further attempts are refused with 429 without checking the
+  password, for `BASE_SECONDS` doubling with every further failure up to `MAX_SECONDS`. Counts
+  live in the process (per app), like the OAuth endpoints' rate limits.
+- An unknown username costs the same password hashing as a known one.
+- A login page reached from an authorization request offers Cancel (§9.1.2 asks for a way out):
+  it posts to the `cancel` URL, which answers the Client with `access_denied`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import timedelta
+from functools import cache
+from typing import Annotated, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridshare import urls
+from gridshare.config import Settings
+from gridshare.grants.secrets import digest, new_secret, same
+from gridshare.http import SessionDep, SettingsDep
+from gridshare.store.db import utcnow
+from gridshare.store.tables.customers import Customer
+from gridshare.store.tables.grants import LoginSession
+from gridshare.utility.customers import hash_password, verify_password
+from gridshare.web.browser import (
+    CSRF_COOKIE,
+    PAGE_HEADERS,
+    FormDep,
+    clear_cookie,
+    csrf_ok,
+    csrf_token,
+    local_path,
+    notice,
+    page,
+    set_cookie,
+)
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE: Final = "gridshare_session"
+USER_FREE: Final = 5
+ADDRESS_FREE: Final = 20
+BASE_SECONDS: Final = 30.0
+MAX_SECONDS: Final = 15 * 60.0
+FORGET_SECONDS: Final = 15 * 60.0
+MAX_KEYS: Final = 100_000
+
+
+class Backoff:
+    """Failed attempts per key; after `free` of them each further attempt waits longer."""
+
+    def __init__(self, free: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.free = free
+        self._clock = clock
+        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def wait(self, key: str) -> float | None:
+        """Seconds until `key` may try again, or None if it may now."""
+        with self._lock:
+            count, last = self._current(key)
+            if count < self.free:
+                return None
+            remaining = last + min(BASE_SECONDS * 2 ** (count - self.free), MAX_SECONDS)
+            remaining -= self._clock()
+            return remaining if remaining > 0 else None
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            count, _ = self._current(key)
+            self._failures[key] = (count + 1, self._clock())
+            self._failures.move_to_end(key)
+            while len(self._failures) > MAX_KEYS:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+    def _current(self, key: str) -> tuple[int, float]:
+        count, last = self._failures.get(key, (0, 0.0))
+        if count and self._clock() - last > FORGET_SECONDS:
+            del self._failures[key]
+            return 0, 0.0
+        return count, last
+
+
+_backoff_lock = threading.Lock()
+
+
+def backoffs(request: Request) -> tuple[Backoff, Backoff]:
+    """The app's back-off counters: per username and per address."""
+    state = request.app.state
+    with _backoff_lock:
+        found: tuple[Backoff, Backoff] | None = getattr(state, "login_backoff", None)
+        if found is None:
+            found = (Backoff(USER_FREE), Backoff(ADDRESS_FREE))
+            state.login_backoff = found
+        return found
+
+
+def current_login(session: Session, settings: Settings, request: Request) -> LoginSession | None:
+    """The browser's live login session, its lifetime extended (the caller commits)."""
+    value = request.cookies.get(SESSION_COOKIE)
+    if not value:
+        return None
+    login = session.get(LoginSession, digest(value))
+    if login is None:
+        return None
+    now = utcnow()
+    if login.expires_at <= now:
+        session.delete(login)
+        return None
+    login.expires_at = max(login.expires_at, now + timedelta(minutes=settings.session_minutes))
+    return login
+
+
+def login_url(next_path: str, cancel: str | None = None) -> str:
+    """The login page, returning to `next_path` (and offering Cancel to `cancel`)."""
+    query = {"next": next_path} | ({"cancel": cancel} if cancel else {})
+    return f"{urls.LOGIN}?{urlencode(query)}"
+
+
+@router.get(urls.LOGIN, response_class=HTMLResponse)
+def login_form(
+    request: Request,
+    settings: SettingsDep,
+    next_path: Annotated[str | None, Query(alias="next")] = None,
+    cancel: str | None = None,
+) -> Response:
+    return _form(request, settings, 200, local_path(next_path), _cancel(cancel))
+
+
+@router.post(urls.LOGIN, response_class=HTMLResponse)
+def log_in(request: Request, session: SessionDep, settings: SettingsDep, form: FormDep) -> Response:
+    next_path, cancel = local_path(form.get("next")), _cancel(form.get("cancel"))
+    username = form.get("username", "").strip()
+    if not csrf_ok(request, form):
+        message = "This form had expired. Please try again."
+        return _form(request, settings, 400, next_path, cancel, username, message)
+    per_user, per_address = backoffs(request)
+    user_key, address_key = username.lower(), request.client.host if request.client else "?"
+    wait = max(per_user.wait(user_key) or 0, per_address.wait(address_key) or 0)
+    if wait:
+        log.warning(
+            "login for %r from %s held back %.0f s after failures", username, address_key, wait
+        )
+        message = f"Too many failed attempts. Please try again in {int(wait) + 1} seconds."
+        return _form(request, settings, 429, next_path, cancel, username, message)
+    customer = session.scalars(select(Customer).where(Customer.username == username)).first()
+    password = form.get("password", "")
+    if customer is None:
+        verify_password(password, _unknown_user_hash())
+    elif verify_password(password, customer.password_hash):
+        per_user.succeeded(user_key)
+        return _start(request, session, settings, customer, next_path)
+    per_user.failed(user_key)
+    per_address.failed(address_key)
+    message = "The username or password is not right."
+    return _form(request, settings, 401, next_path, cancel, username, message)
+
+
+@router.post(urls.LOGOUT)
+def log_out(
+    request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
+) -> Response:
+    login = current_login(session, settings, request)
+    if login is not None:
+        if not same(form.get("csrf_token", ""), login.csrf_token):
+            session.commit()
+            return notice(
+                request, settings, 400, "Please try again", "This form had expired. Reload it."
+            )
+        session.delete(login)
+        session.commit()
+    response = RedirectResponse(local_path(form.get("next")), 303, headers=PAGE_HEADERS)
+    clear_cookie(response, settings, SESSION_COOKIE)
+    return response
+
+
+def _start(
+    request: Request, session: Session, settings: Settings, customer: Customer, next_path: str
+) -> Response:
+    """A new session for `customer` (the browser's previous one is deleted)."""
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        old = session.get(LoginSession, digest(previous))
+        if old is not None:
+            session.delete(old)
+    value, now = new_secret(), utcnow()
+    session.add(
+        LoginSession(
+            session_hash=digest(value),
+            customer_id=customer.id,
+            csrf_token=new_secret(),
+            created=now,
+            authenticated_at=now,
+            expires_at=now + timedelta(minutes=settings.session_minutes),
+        )
+    )
+    session.commit()
+    response = RedirectResponse(next_path, 303, headers=PAGE_HEADERS)
+    set_cookie(response, settings, SESSION_COOKIE, value)
+    return response
+
+
+def _form(
+    request: Request,
+    settings: Settings,
+    status_code: int,
+    next_path: str,
+    cancel: str | None,
+    username: str = "",
+    message: str | None = None,
+) -> Response:
+    token = csrf_token(request)
+    response = page(
+        request,
+        settings,
+        "login.html",
+        status_code,
+        csrf_token=token,
+        next_path=next_path,
+        cancel=cancel,
+        username=username,
+        message=message,
+        login_path=urls.LOGIN,
+    )
+    if request.cookies.get(CSRF_COOKIE) != token:
+        set_cookie(response, settings, CSRF_COOKIE, token)
+    return response
+
+
+def _cancel(value: str | None) -> str | None:
+    """Cancel may post only to the authorization form."""
+    path = local_path(value, "")
+    return path if path.startswith(f"{urls.CONSENT}?") else None
+
+
+@cache
+def _unknown_user_hash() -> str:
+    return hash_password(new_secret())

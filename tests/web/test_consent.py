@@ -1,0 +1,153 @@
+"""The authorization form: it names the Client and the scopes in plain words, needs the session's
+CSRF token, and answers a request once (CDS-WG3-01 §9.1.1, §9.1.2)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from gridshare import urls
+from gridshare.config import Settings
+from gridshare.grants.scopes import load_catalogue
+from gridshare.store.tables.grants import AuthorizationCode, Grant
+from tests.oauth.authorization_setup import (
+    ACCOUNTS,
+    TEST_CUSTOMER,
+    World,
+    hidden,
+    redirect_params,
+    set_client,
+    world,
+)
+
+
+@pytest.fixture
+def w(settings: Settings, engine: Engine) -> World:
+    return world(settings, engine)
+
+
+def _grants(w: World) -> int:
+    with w.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Grant)) or 0)
+
+
+def _logged_in_form(w: World) -> tuple[str, str]:
+    consent = w.consent_path(w.authorize(w.query()))
+    w.log_in(*TEST_CUSTOMER, consent)
+    page = w.http.get(consent)
+    assert page.status_code == 200
+    return consent, page.text
+
+
+def test_the_form_names_the_client_and_the_scopes_in_plain_words(
+    w: World, settings: Settings
+) -> None:
+    _, html = _logged_in_form(w)
+    described = load_catalogue(settings).scopes[ACCOUNTS]
+    assert "Sunny App" in html
+    link = re.search(r'<a href="https://sunny.example/"[^>]*>', html)
+    assert link is not None
+    assert 'rel="noopener nofollow"' in link.group(0)
+    assert 'target="_blank"' in link.group(0)
+    assert described.name in html
+    assert described.description in html
+    assert 'value="approve"' in html
+    assert 'value="decline"' in html
+    assert "Log out" in html
+
+
+def test_a_client_uri_that_is_not_a_web_address_is_not_linked(w: World) -> None:
+    set_client(w, client_uri="javascript:alert(1)")
+    _, html = _logged_in_form(w)
+    assert "javascript:" not in html
+
+
+@pytest.mark.req("WG3-9.1.1-f")
+def test_approve_without_the_sessions_csrf_token_changes_nothing(w: World) -> None:
+    consent, _ = _logged_in_form(w)
+    response = w.http.post(
+        consent, data={"decision": "approve", "csrf_token": "forged"}, follow_redirects=False
+    )
+    assert response.status_code == 400
+    assert _grants(w) == 0
+    assert w.http.get(consent).status_code == 200  # still open
+
+
+def test_a_double_submitted_approval_makes_one_grant_and_one_code(w: World) -> None:
+    consent, html = _logged_in_form(w)
+    form = {"decision": "approve", "csrf_token": hidden(html, "csrf_token")}
+    first = w.http.post(consent, data=form, follow_redirects=False)
+    assert "code" in redirect_params(first)
+    second = w.http.post(consent, data=form, follow_redirects=False)
+    assert second.status_code == 409
+    assert "already answered" in second.text
+    again = w.http.post(consent, data={**form, "decision": "decline"}, follow_redirects=False)
+    assert again.status_code == 409
+    assert _grants(w) == 1
+    with w.session() as session:
+        assert session.scalar(select(func.count()).select_from(AuthorizationCode)) == 1
+
+
+@pytest.mark.req("WG3-9.1.2-b", "WG3-9.1.2-c")
+def test_cancel_on_the_login_page_answers_access_denied(w: World) -> None:
+    consent = w.consent_path(w.authorize(w.query()))
+    login_page = w.http.get(consent)  # follows to the login page
+    assert "Cancel" in login_page.text
+    response = w.http.post(
+        consent,
+        data={"decision": "cancel", "csrf_token": hidden(login_page.text, "csrf_token")},
+        follow_redirects=False,
+    )
+    params = redirect_params(response)
+    assert params["error"] == "access_denied"
+    assert params["state"] == "st-123"
+    assert w.http.get(consent).status_code == 409
+
+
+def test_cancel_needs_the_double_submit_token(w: World) -> None:
+    consent = w.consent_path(w.authorize(w.query()))
+    w.http.get(consent)
+    response = w.http.post(
+        consent, data={"decision": "cancel", "csrf_token": "x" * 43}, follow_redirects=False
+    )
+    assert response.status_code == 400
+    assert w.http.get(consent, follow_redirects=False).status_code == 303  # still pending
+
+
+def test_an_unknown_request_or_decision_is_a_page_not_a_redirect(w: World) -> None:
+    assert w.http.get(urls.CONSENT, params={"request": "nope"}).status_code == 404
+    consent, html = _logged_in_form(w)
+    odd = w.http.post(
+        consent,
+        data={"decision": "maybe", "csrf_token": hidden(html, "csrf_token")},
+        follow_redirects=False,
+    )
+    assert odd.status_code == 400
+    assert _grants(w) == 0
+
+
+def test_a_session_that_ended_before_approval_asks_to_log_in_again(w: World) -> None:
+    consent, html = _logged_in_form(w)
+    token = hidden(html, "csrf_token")
+    w.http.post(urls.LOGOUT, data={"csrf_token": token}, follow_redirects=False)
+    response = w.http.post(
+        consent, data={"decision": "approve", "csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(urls.LOGIN)
+    assert _grants(w) == 0
+
+
+@pytest.mark.req("WG3-9.1.1-e")
+def test_approval_after_the_client_was_disabled_redirects_with_the_error(w: World) -> None:
+    consent, html = _logged_in_form(w)
+    set_client(w, status="disabled")
+    response = w.http.post(
+        consent,
+        data={"decision": "approve", "csrf_token": hidden(html, "csrf_token")},
+        follow_redirects=False,
+    )
+    assert redirect_params(response)["error"] == "unauthorized_client"
+    assert _grants(w) == 0
