@@ -1,5 +1,6 @@
 """The operator's command line (Typer): demo, serve, worker, db upgrade, import usage, and the
-client registrations: clients list/approve, messages send, files add (CDS-WG1-02)."""
+client registrations: clients list/approve, messages send, files add, requests list/approve/reject
+(CDS-WG1-02)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(clients_app, name="clients")
 app.add_typer(messages_app, name="messages")
+requests_app = typer.Typer(
+    help="Client requests awaiting review (CDS-WG1-02 §6.9)." + _LINKS, no_args_is_help=True
+)
 app.add_typer(files_app, name="files")
+app.add_typer(requests_app, name="requests")
 console = Console(stderr=True)
 output = Console()
 """What a command answers (ids, tables) goes to stdout; progress and errors to stderr."""
@@ -437,3 +442,77 @@ def files_add(
         _fail(str(error))
     console.print(f"{shown} ({kind}) shared with {client_id}")
     output.print(f"file_id {file_id}\ngrant_id {grant_id}", highlight=False)
+
+
+@requests_app.command("list")
+def requests_list(
+    registration: Annotated[
+        str | None, typer.Option("--registration", help="Only this registration's requests.")
+    ] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List the production, grant, field-change and support requests awaiting review."""
+    from gridshare.grants.reviews import pending_requests
+
+    with _transaction(_settings(data_dir=data_dir)) as session:
+        requests = pending_requests(session, registration)
+    if not requests:
+        console.print(
+            "No requests await review" + (f" in {registration}." if registration else ".")
+        )
+        return
+    table = Table("message_id", "type", "status", "name", "created", "registration")
+    for index, shown in ((0, "message_id"), (1, "type")):
+        table.columns[index].min_width = max(len(getattr(r, shown)) for r in requests)
+        table.columns[index].no_wrap = True
+    for column in table.columns[2:]:
+        column.overflow = "fold"
+    for request in requests:
+        table.add_row(
+            request.message_id,
+            request.type,
+            request.status,
+            request.name,
+            request.created.strftime("%Y-%m-%d %H:%M"),
+            request.registration_id,
+        )
+    output.print(table)
+
+
+@requests_app.command("approve")
+def requests_approve(
+    message_id: Annotated[str, typer.Argument(help="The request (a message_id) to approve.")],
+    note: Annotated[str, typer.Option("--note", help="Added to the answer's description.")] = "",
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Approve a request and answer it: prints the answer's message_id."""
+    from gridshare.grants.reviews import ReviewError, approve
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        with _transaction(settings) as session:
+            answer = approve(session, settings, message_id, note)
+            answer_id, related = answer.message_id, answer.related_uri
+    except ReviewError as error:
+        _fail(str(error))
+    console.print(f"{message_id} approved" + (f": {related}" if related else "."), highlight=False)
+    output.print(answer_id, highlight=False)
+
+
+@requests_app.command("reject")
+def requests_reject(
+    message_id: Annotated[str, typer.Argument(help="The request (a message_id) to reject.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why: the client reads this.")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Reject a request, saying why: prints the answer's message_id."""
+    from gridshare.grants.reviews import ReviewError, reject
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        with _transaction(settings) as session:
+            answer_id = reject(session, settings, message_id, reason).message_id
+    except ReviewError as error:
+        _fail(str(error))
+    console.print(f"{message_id} rejected.")
+    output.print(answer_id, highlight=False)

@@ -12,11 +12,7 @@ password from `cds_test_accounts`.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,7 +31,7 @@ from gridshare.config import Settings
 from gridshare.demo.generator import build
 from gridshare.store.db import make_engine
 from gridshare.store.migrate import upgrade
-from tests.conftest import PG_URL
+from tests.e2e.servers import free_port, running, server_env
 
 pytestmark = pytest.mark.slow
 
@@ -73,62 +69,25 @@ def forms_of(page: requests.Response) -> list[Form]:
     return parser.forms
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`gridshare serve` over a small demo utility (six sandbox test customers)."""
     data_dir: Path = tmp_path_factory.mktemp("oauth-e2e")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSHARE_")}
-    database = f"gridshare_oauth_e2e_{port}"
-    if PG_URL:
-        from tests.conftest import _admin_execute
-
-        _admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        _admin_execute(f'CREATE DATABASE "{database}"')
-        env["GRIDSHARE_DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + f"/{database}"
-    settings = Settings(
-        data_dir=data_dir, database_url=env.get("GRIDSHARE_DATABASE_URL"), base_url=base
-    )
-    engine = make_engine(settings.sqlalchemy_url)
-    upgrade(engine)
-    build(engine, settings, customers=6, years=1, until=date(2025, 6, 30), seed=1)
-    engine.dispose()
-    log = (data_dir / "server.log").open("w")
-    command = [sys.executable, "-m", "gridshare", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--data-dir", str(data_dir), "--base-url", base],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gridshare serve exited: {(data_dir / 'server.log').read_text()}")
-            try:
-                if requests.get(f"{base}/.well-known/cds-server-metadata.json").ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("gridshare serve did not answer within 60 s")
-            time.sleep(0.3)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-        if PG_URL:
-            _admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    with server_env(f"gridshare_oauth_e2e_{port}") as env:
+        settings = Settings(
+            data_dir=data_dir, database_url=env.get("GRIDSHARE_DATABASE_URL"), base_url=base
+        )
+        engine = make_engine(settings.sqlalchemy_url)
+        upgrade(engine)
+        build(engine, settings, customers=6, years=1, until=date(2025, 6, 30), seed=1)
+        engine.dispose()
+        command = [sys.executable, "-m", "gridshare", "serve", "--port", str(port)]
+        with running(
+            [*command, "--data-dir", str(data_dir), "--base-url", base], env, data_dir, base
+        ):
+            yield base
 
 
 def _registration_body(metadata: dict[str, Any], scopes: list[str]) -> dict[str, Any]:

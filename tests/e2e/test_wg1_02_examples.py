@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -50,6 +49,14 @@ from typer.testing import CliRunner
 from gridshare.app import create_app
 from gridshare.cli import app as cli
 from gridshare.config import Settings
+from tests.e2e.servers import free_port
+from tests.object_keys import (
+    CREDENTIAL_KEYS,
+    FILE_KEYS,
+    GRANT_KEYS,
+    MESSAGE_KEYS,
+    SERVER_METADATA_KEYS,
+)
 
 CLIENT_KEYS = {
     "client_id",
@@ -74,77 +81,15 @@ AUTHORIZING_CLIENT_KEYS = CLIENT_KEYS | {
     "cds_default_authorization_details",
     "cds_company_name",
 }
-MESSAGE_KEYS = {
-    "message_id",
-    "uri",
-    "previous_uri",
-    "type",
-    "read",
-    "creator",
-    "created",
-    "modified",
-    "status",
-    "name",
-    "description",
-}
-CREDENTIAL_KEYS = {
-    "credential_id",
-    "uri",
-    "client_id",
-    "created",
-    "modified",
-    "type",
-    "client_secret",
-    "client_secret_expires_at",
-}
-GRANT_KEYS = {
-    "grant_id",
-    "uri",
-    "replacing",
-    "replaced_by",
-    "parent",
-    "children",
-    "created",
-    "modified",
-    "not_before",
-    "not_after",
-    "eta",
-    "expires",
-    "status",
-    "client_id",
-    "scope",
-    "authorization_details",
-    "receipt_confirmations",
-    "enabled_scope",
-    "enabled_authorization_details",
-}
-FILE_KEYS = {
-    "file_id",
-    "uri",
-    "created",
-    "modified",
-    "mime_type",
-    "size",
-    "name",
-    "description",
-    "download_uri",
-}
 REGISTRATION_SCOPE = "cds_client_admin cds_grant_admin_1 cds_server_provided_files_1 cds_accounts_1"
 FILES_SCOPE = "cds_server_provided_files_1"
 PDF = b"%PDF-1.4\n% Proprietary demand response API documentation\n" + bytes(range(256)) * 40
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live(settings: Settings, engine: Engine) -> Iterator[Settings]:
     """The app served by uvicorn on a free port; yields the settings naming its base URL."""
-    port = _free_port()
+    port = free_port()
     served = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
     server = uvicorn.Server(
         uvicorn.Config(
@@ -227,20 +172,7 @@ def _replay(http: httpx.Client, live: Settings) -> None:
         "12.1",
         http.get("/.well-known/cds-server-metadata.json"),
         200,
-        {
-            "cds_metadata_version",
-            "cds_metadata_url",
-            "created",
-            "updated",
-            "name",
-            "description",
-            "website",
-            "documentation",
-            "support",
-            "capabilities",
-            "coverage",
-            "oauth_metadata",
-        },
+        SERVER_METADATA_KEYS | {"coverage", "oauth_metadata"},
     )
     assert {"coverage", "oauth"} <= set(metadata["capabilities"])
 

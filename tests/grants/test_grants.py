@@ -33,6 +33,7 @@ from gridshare.grants.grants import (
 from gridshare.store.db import session_factory, utcnow
 from gridshare.store.tables.clients import Client, Registration
 from gridshare.store.tables.grants import Grant, Token
+from tests.object_keys import GRANT_FIELDS
 
 DETAILS = [{"type": "cds_accounts_1", "include_account_numbers": True}]
 
@@ -212,27 +213,7 @@ def test_grant_json_is_the_grant_object(session: Session) -> None:
     child = _grant(session, parent_id=parent.grant_id)
     session.flush()
     body = grant_json(settings, parent)
-    assert list(body) == [
-        "grant_id",
-        "uri",
-        "replacing",
-        "replaced_by",
-        "parent",
-        "children",
-        "created",
-        "modified",
-        "not_before",
-        "not_after",
-        "eta",
-        "expires",
-        "status",
-        "client_id",
-        "scope",
-        "authorization_details",
-        "receipt_confirmations",
-        "enabled_scope",
-        "enabled_authorization_details",
-    ]
+    assert list(body) == GRANT_FIELDS
     assert body["uri"] == f"https://utility.example/cds-api/v1/grants/{parent.grant_id}"
     assert body["replacing"] == [grant_uri(settings, old.grant_id)]
     assert grant_json(settings, old)["replaced_by"] == [body["uri"]]

@@ -72,6 +72,11 @@ def access_token(
     ).value
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The headers that present `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def admin_token(session: Session, reg: Registration) -> str:
     return access_token(session, reg.admin, "cds_client_admin")
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +27,6 @@ from tests.oauth.admin_setup import (
     HttpFactory,
     clients_by_scope,
     credential_for,
-    http_factory,
     register,
     token,
 )
@@ -53,21 +51,6 @@ REQUIRED = {
 }
 INTERACTIVE = {"cds_default_scope", "cds_default_redirect_uri", "cds_default_authorization_details"}
 APP_REDIRECT = "https://app.example/callback"
-
-
-@pytest.fixture
-def make_http(tmp_path: Path, database_url: str, engine: Engine) -> HttpFactory:
-    return http_factory(tmp_path, database_url, engine)
-
-
-@pytest.fixture
-def http(make_http: HttpFactory) -> TestClient:
-    return make_http()
-
-
-@pytest.fixture
-def admin(http: TestClient) -> Admin:
-    return register(http)
 
 
 def _put(http: TestClient, admin: Admin, client: dict[str, Any], body: dict[str, Any]) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,36 +25,10 @@ from tests.oauth.admin_setup import (
     HttpFactory,
     clients_by_scope,
     credential_for,
-    http_factory,
     register,
     token,
 )
-
-KEYS = {
-    "credential_id",
-    "uri",
-    "client_id",
-    "created",
-    "modified",
-    "type",
-    "client_secret",
-    "client_secret_expires_at",
-}
-
-
-@pytest.fixture
-def make_http(tmp_path: Path, database_url: str, engine: Engine) -> HttpFactory:
-    return http_factory(tmp_path, database_url, engine)
-
-
-@pytest.fixture
-def http(make_http: HttpFactory) -> TestClient:
-    return make_http()
-
-
-@pytest.fixture
-def admin(http: TestClient) -> Admin:
-    return register(http)
+from tests.object_keys import CREDENTIAL_KEYS
 
 
 def _path(url: str) -> str:
@@ -91,7 +64,7 @@ def test_the_listing_shows_every_secret_of_the_registration(http: TestClient, ad
     assert objects[FILES]["client_id"] not in with_secrets
     theirs = {c["credential_id"] for c in _listing(http, other)["credentials"]}
     for credential in body["credentials"]:
-        assert credential.keys() == KEYS
+        assert credential.keys() == CREDENTIAL_KEYS
         assert credential["credential_id"] not in theirs
         assert credential["type"] == "client_secret"
         assert credential["client_secret_expires_at"] == 0
@@ -207,7 +180,7 @@ def test_a_new_credential_like_example_12_13(
     answer = http.post(urls.CREDENTIALS, json={"client_id": direct}, headers=admin.headers)
     assert answer.status_code == 201, answer.text
     created = answer.json()
-    assert created.keys() == KEYS
+    assert created.keys() == CREDENTIAL_KEYS
     assert created["client_id"] == direct
     assert created["created"] == created["modified"]
     assert http.get(_path(created["uri"]), headers=admin.headers).json() == created

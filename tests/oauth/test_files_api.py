@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,35 +16,9 @@ from gridshare.grants.files import add_file, share_file
 from gridshare.grants.grants import set_status
 from gridshare.store.tables.messages import ServerFile
 from tests.oauth import grant_setup as setup
+from tests.object_keys import FILE_KEYS
 
-FILE_KEYS = {
-    "file_id",
-    "uri",
-    "created",
-    "modified",
-    "mime_type",
-    "size",
-    "name",
-    "description",
-    "download_uri",
-}
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 4
-
-
-@pytest.fixture
-def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _path(settings: Settings, url: str) -> str:
@@ -77,7 +50,7 @@ def test_list_describe_and_download_a_shared_file(
     token = setup.grant_admin_token(db, reg, grant)
     db.commit()
 
-    listing = client.get(urls.FILES, headers=_auth(token))
+    listing = client.get(urls.FILES, headers=setup.bearer(token))
     assert listing.status_code == 200
     assert listing.headers["content-type"] == "application/json"
     body = listing.json()
@@ -97,11 +70,11 @@ def test_list_describe_and_download_a_shared_file(
     )
     assert shown["description"] == "Proprietary demand response API documentation"
 
-    single = client.get(_path(settings, shown["uri"]), headers=_auth(token))
+    single = client.get(_path(settings, shown["uri"]), headers=setup.bearer(token))
     assert single.status_code == 200
     assert single.json() == shown
 
-    download = client.get(_path(settings, shown["download_uri"]), headers=_auth(token))
+    download = client.get(_path(settings, shown["download_uri"]), headers=setup.bearer(token))
     assert download.status_code == 200
     assert download.content == PDF
     assert download.headers["content-type"] == "application/pdf"
@@ -117,7 +90,7 @@ def test_a_file_without_description_has_an_empty_one(
     grant = share_file(db, settings, file_id=stored.file_id, client_id=reg.files)
     token = setup.grant_admin_token(db, reg, grant)
     db.commit()
-    shown = client.get(f"{urls.FILES}/{stored.file_id}", headers=_auth(token)).json()
+    shown = client.get(f"{urls.FILES}/{stored.file_id}", headers=setup.bearer(token)).json()
     assert (shown["description"], shown["size"], shown["mime_type"]) == ("", 5, "text/plain")
 
 
@@ -134,7 +107,7 @@ def test_every_endpoint_needs_a_bearer_token(
         f"{urls.FILES}/{stored.file_id}",
         f"{urls.FILES}/{stored.file_id}/download",
     ):
-        for headers in ({}, _auth("forged"), {"Authorization": "Basic eDp5"}):
+        for headers in ({}, setup.bearer("forged"), {"Authorization": "Basic eDp5"}):
             response = client.get(path, headers=headers)
             assert response.status_code == 401, (path, headers)
             assert response.json()["error"] == "invalid_token"
@@ -157,7 +130,7 @@ def test_tokens_not_bound_to_a_files_grant_are_403(
     db.commit()
     for token in others:
         for path in (urls.FILES, f"{urls.FILES}/{stored.file_id}/download"):
-            response = client.get(path, headers=_auth(token))
+            response = client.get(path, headers=setup.bearer(token))
             assert response.status_code == 403
             assert response.json()["error"] == "insufficient_scope"
             assert 'scope="cds_grant_admin_1"' in response.headers["WWW-Authenticate"]
@@ -174,11 +147,11 @@ def test_only_the_files_of_the_tokens_grant_are_reachable(
     share_file(db, settings, file_id=theirs.file_id, client_id=other.files)
     token = setup.grant_admin_token(db, reg, grant)
     db.commit()
-    listed = client.get(urls.FILES, headers=_auth(token)).json()["files"]
+    listed = client.get(urls.FILES, headers=setup.bearer(token)).json()["files"]
     assert [f["file_id"] for f in listed] == [mine.file_id]
     for hidden in (also_mine.file_id, theirs.file_id, "missing"):
         for path in (f"{urls.FILES}/{hidden}", f"{urls.FILES}/{hidden}/download"):
-            response = client.get(path, headers=_auth(token))
+            response = client.get(path, headers=setup.bearer(token))
             assert response.status_code == 404
             assert set(response.json()) == {"error", "error_description"}
 
@@ -194,16 +167,18 @@ def test_listing_order_filter_and_pages(settings: Settings, engine: Engine, db: 
     db.commit()
     newest_first = [files[0].file_id, *(f.file_id for f in reversed(files[1:]))]
     with TestClient(create_app(settings, engine)) as client:
-        listed = client.get(urls.FILES, headers=_auth(token)).json()["files"]
+        listed = client.get(urls.FILES, headers=setup.bearer(token)).json()["files"]
         assert [f["file_id"] for f in listed] == newest_first
         wanted = f"{files[1].file_id} {files[3].file_id} unknown"
-        filtered = client.get(urls.FILES, params={"file_ids": wanted}, headers=_auth(token))
+        filtered = client.get(urls.FILES, params={"file_ids": wanted}, headers=setup.bearer(token))
         assert [f["file_id"] for f in filtered.json()["files"]] == [
             files[3].file_id,
             files[1].file_id,
         ]
         assert (
-            client.get(urls.FILES, params={"file_ids": " "}, headers=_auth(token)).status_code
+            client.get(
+                urls.FILES, params={"file_ids": " "}, headers=setup.bearer(token)
+            ).status_code
             == 400
         )
     small = settings.model_copy(update={"page_size": 2})
@@ -211,7 +186,7 @@ def test_listing_order_filter_and_pages(settings: Settings, engine: Engine, db: 
         seen: list[str] = []
         url: str | None = urls.FILES
         while url is not None:
-            page = client.get(_path(small, url), headers=_auth(token)).json()
+            page = client.get(_path(small, url), headers=setup.bearer(token)).json()
             seen += [f["file_id"] for f in page["files"]]
             url = page["next"]
         assert seen == newest_first
@@ -231,17 +206,17 @@ def test_narrowing_or_suspending_the_grant_takes_files_away_at_once(
     patched = client.patch(
         f"{urls.GRANTS}/{grant.grant_id}",
         json={"authorization_details": keep},
-        headers=_auth(admin),
+        headers=setup.bearer(admin),
     )
     assert patched.status_code == 200
-    listed = client.get(urls.FILES, headers=_auth(token)).json()["files"]
+    listed = client.get(urls.FILES, headers=setup.bearer(token)).json()["files"]
     assert [f["file_id"] for f in listed] == [first.file_id]
-    gone = client.get(f"{urls.FILES}/{second.file_id}/download", headers=_auth(token))
+    gone = client.get(f"{urls.FILES}/{second.file_id}/download", headers=setup.bearer(token))
     assert gone.status_code == 404
 
     set_status(db, db.merge(grant), "suspended")
     db.commit()
-    assert client.get(urls.FILES, headers=_auth(token)).status_code == 401
+    assert client.get(urls.FILES, headers=setup.bearer(token)).status_code == 401
 
 
 def test_a_non_ascii_file_name_is_also_sent_as_utf8(
@@ -252,7 +227,7 @@ def test_a_non_ascii_file_name_is_also_sent_as_utf8(
     grant = share_file(db, settings, file_id=stored.file_id, client_id=reg.files)
     token = setup.grant_admin_token(db, reg, grant)
     db.commit()
-    response = client.get(f"{urls.FILES}/{stored.file_id}/download", headers=_auth(token))
+    response = client.get(f"{urls.FILES}/{stored.file_id}/download", headers=setup.bearer(token))
     assert response.headers["content-disposition"] == (
         "attachment; filename=\"_bersicht _.csv\"; filename*=UTF-8''%C3%9Cbersicht%20%E2%82%AC.csv"
     )

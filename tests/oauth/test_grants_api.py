@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,48 +18,11 @@ from gridshare.grants.grants import create_grant
 from gridshare.store.tables.grants import Grant
 from gridshare.store.tables.messages import Message
 from tests.oauth import grant_setup as setup
-
-GRANT_KEYS = {
-    "grant_id",
-    "uri",
-    "replacing",
-    "replaced_by",
-    "parent",
-    "children",
-    "created",
-    "modified",
-    "not_before",
-    "not_after",
-    "eta",
-    "expires",
-    "status",
-    "client_id",
-    "scope",
-    "authorization_details",
-    "receipt_confirmations",
-    "enabled_scope",
-    "enabled_authorization_details",
-}
-
-
-@pytest.fixture
-def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.object_keys import GRANT_KEYS
 
 
 def _patch(client: TestClient, token: str, grant_id: str, body: Any) -> Any:
-    return client.patch(f"{urls.GRANTS}/{grant_id}", json=body, headers=_auth(token))
+    return client.patch(f"{urls.GRANTS}/{grant_id}", json=body, headers=setup.bearer(token))
 
 
 def _grant(db: Session, grant_id: str) -> Grant:
@@ -90,8 +52,8 @@ def test_the_api_needs_a_client_admin_bearer_token(
     assert missing.status_code == 401
     assert missing.json()["error"] == "invalid_token"
     assert "Bearer" in missing.headers["WWW-Authenticate"]
-    assert client.get(urls.GRANTS, headers=_auth("not-a-token")).status_code == 401
-    wrong = client.get(urls.GRANTS, headers=_auth(other))
+    assert client.get(urls.GRANTS, headers=setup.bearer("not-a-token")).status_code == 401
+    wrong = client.get(urls.GRANTS, headers=setup.bearer(other))
     assert wrong.status_code == 403
     assert wrong.json()["error"] == "insufficient_scope"
 
@@ -106,7 +68,7 @@ def test_a_token_sees_only_its_registrations_grants(
     token = setup.admin_token(db, mine)
     db.commit()
 
-    listing = client.get(urls.GRANTS, headers=_auth(token))
+    listing = client.get(urls.GRANTS, headers=setup.bearer(token))
     assert listing.status_code == 200
     body = listing.json()
     assert set(body) == {"grants", "next", "previous"}
@@ -116,10 +78,10 @@ def test_a_token_sees_only_its_registrations_grants(
     assert set(shown) == GRANT_KEYS
     assert shown["uri"] == settings.url(f"{urls.GRANTS}/{my_grant.grant_id}")
 
-    single = client.get(shown["uri"].removeprefix(settings.base_url), headers=_auth(token))
+    single = client.get(shown["uri"].removeprefix(settings.base_url), headers=setup.bearer(token))
     assert single.status_code == 200
     assert single.json() == shown
-    hidden = client.get(f"{urls.GRANTS}/{their_grant.grant_id}", headers=_auth(token))
+    hidden = client.get(f"{urls.GRANTS}/{their_grant.grant_id}", headers=setup.bearer(token))
     assert hidden.status_code == 404
     assert set(hidden.json()) == {"error", "error_description"}
     patched = _patch(client, token, their_grant.grant_id, {"status": "closed"})
@@ -132,7 +94,7 @@ def test_an_empty_listing(client: TestClient, db: Session, settings: Settings) -
     reg = setup.registration(db, settings)
     token = setup.admin_token(db, reg)
     db.commit()
-    assert client.get(urls.GRANTS, headers=_auth(token)).json() == {
+    assert client.get(urls.GRANTS, headers=setup.bearer(token)).json() == {
         "grants": [],
         "next": None,
         "previous": None,
@@ -149,11 +111,15 @@ def test_newest_modified_first(client: TestClient, db: Session, settings: Settin
     _at(db, new, day + timedelta(days=2))
     token = setup.admin_token(db, reg)
     db.commit()
-    ids = [g["grant_id"] for g in client.get(urls.GRANTS, headers=_auth(token)).json()["grants"]]
+    ids = [
+        g["grant_id"] for g in client.get(urls.GRANTS, headers=setup.bearer(token)).json()["grants"]
+    ]
     assert ids == [old.grant_id, new.grant_id, middle.grant_id]
 
     assert _patch(client, token, middle.grant_id, {"status": "closed"}).status_code == 200
-    ids = [g["grant_id"] for g in client.get(urls.GRANTS, headers=_auth(token)).json()["grants"]]
+    ids = [
+        g["grant_id"] for g in client.get(urls.GRANTS, headers=setup.bearer(token)).json()["grants"]
+    ]
     assert ids == [middle.grant_id, old.grant_id, new.grant_id]
 
 
@@ -173,7 +139,7 @@ def test_pages_follow_next_and_previous(settings: Settings, engine: Engine, db: 
         url: str | None = f"{urls.GRANTS}?statuses=active"
         pages = []
         while url is not None:
-            page = client.get(url.removeprefix(small.base_url), headers=_auth(token)).json()
+            page = client.get(url.removeprefix(small.base_url), headers=setup.bearer(token)).json()
             pages.append(page)
             seen += [g["grant_id"] for g in page["grants"]]
             url = page["next"]
@@ -183,7 +149,7 @@ def test_pages_follow_next_and_previous(settings: Settings, engine: Engine, db: 
         assert pages[-1]["next"] is None
         assert "statuses=active" in pages[1]["next"]
         back = client.get(
-            pages[2]["previous"].removeprefix(small.base_url), headers=_auth(token)
+            pages[2]["previous"].removeprefix(small.base_url), headers=setup.bearer(token)
         ).json()
         assert [g["grant_id"] for g in back["grants"]] == newest_first[2:4]
 
@@ -213,7 +179,7 @@ def test_filters_intersect(client: TestClient, db: Session, settings: Settings) 
     db.commit()
 
     def names(**params: str) -> set[str]:
-        response = client.get(urls.GRANTS, params=params, headers=_auth(token))
+        response = client.get(urls.GRANTS, params=params, headers=setup.bearer(token))
         assert response.status_code == 200, response.text
         found = {g["grant_id"] for g in response.json()["grants"]}
         return {name for name, grant in by_name.items() if grant.grant_id in found}
@@ -251,7 +217,9 @@ def test_the_scopes_filter_matches_authorization_details_types(
     )
     token = setup.admin_token(db, reg)
     db.commit()
-    response = client.get(urls.GRANTS, params={"scopes": setup.FILES_SCOPE}, headers=_auth(token))
+    response = client.get(
+        urls.GRANTS, params={"scopes": setup.FILES_SCOPE}, headers=setup.bearer(token)
+    )
     assert [g["grant_id"] for g in response.json()["grants"]] == [detailed_only.grant_id]
 
 
@@ -272,7 +240,7 @@ def test_bad_filters_are_400(
     reg = setup.registration(db, settings)
     token = setup.admin_token(db, reg)
     db.commit()
-    response = client.get(urls.GRANTS, params=params, headers=_auth(token))
+    response = client.get(urls.GRANTS, params=params, headers=setup.bearer(token))
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
@@ -298,7 +266,7 @@ def test_closing_a_grant_ends_its_access_at_once(
     assert body["scope"] == setup.FILES_SCOPE
     assert body["modified"] >= body["created"]
     assert tokens.find(db, files_token, "access") is None
-    assert client.get(urls.FILES, headers=_auth(files_token)).status_code == 401
+    assert client.get(urls.FILES, headers=setup.bearer(files_token)).status_code == 401
     messages = _messages(db, reg.registration_id)
     assert len(messages) == before + 1
     note = messages[-1]
@@ -334,7 +302,7 @@ def test_read_only_fields_are_ignored(client: TestClient, db: Session, settings:
     grant = setup.files_grant(db, reg, "f1")
     token = setup.admin_token(db, reg)
     db.commit()
-    shown = client.get(f"{urls.GRANTS}/{grant.grant_id}", headers=_auth(token)).json()
+    shown = client.get(f"{urls.GRANTS}/{grant.grant_id}", headers=setup.bearer(token)).json()
     echoed = {
         **shown,
         "grant_id": "other",
@@ -375,7 +343,9 @@ def test_malformed_bodies_change_nothing(
     if status == 413:
         headers = {"Content-Type": "application/json"}
     response = client.patch(
-        f"{urls.GRANTS}/{grant.grant_id}", content=content, headers={**headers, **_auth(token)}
+        f"{urls.GRANTS}/{grant.grant_id}",
+        content=content,
+        headers={**headers, **setup.bearer(token)},
     )
     assert response.status_code == status
     assert set(response.json()) == {"error", "error_description"}

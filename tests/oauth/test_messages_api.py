@@ -4,7 +4,6 @@ each client type, attachments up to the size limit, and marking Messages read.""
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,45 +24,17 @@ from tests.oauth.admin_setup import (
     HttpFactory,
     clients_by_scope,
     credential_for,
-    http_factory,
     register,
     token,
 )
+from tests.object_keys import MESSAGE_KEYS
 
-REQUIRED = {
-    "message_id",
-    "uri",
-    "previous_uri",
-    "type",
-    "read",
-    "creator",
-    "created",
-    "modified",
-    "status",
-    "name",
-    "description",
-}
 LIST_KEYS = {
     f"{name}{suffix}"
     for name in ("outstanding", "unread", "read")
     for suffix in ("", "_next", "_previous")
 }
 PDF = b"%PDF-1.4\n% a tiny test document\n"
-
-
-@pytest.fixture
-def make_http(tmp_path: Path, database_url: str, engine: Engine) -> HttpFactory:
-    return http_factory(tmp_path, database_url, engine)
-
-
-@pytest.fixture
-def http(make_http: HttpFactory) -> TestClient:
-    return make_http()
-
-
-@pytest.fixture
-def admin(http: TestClient) -> Admin:
-    return register(http)
 
 
 def _path(url: str) -> str:
@@ -137,7 +108,7 @@ def test_the_three_lists(http: TestClient, admin: Admin, engine: Engine) -> None
     assert _ids(body["unread"]) == [request, notice]
     assert _ids(body["read"]) == [mine["message_id"]]
     for message in body["outstanding"] + body["unread"] + body["read"]:
-        assert message.keys() >= REQUIRED
+        assert message.keys() >= MESSAGE_KEYS
         assert message["uri"] == f"http://testserver{urls.MESSAGES}/{message['message_id']}"
         modified = [m["modified"] for m in body["unread"]]
         assert modified == sorted(modified, reverse=True)
@@ -256,7 +227,7 @@ def test_a_private_message_like_example_12_9(http: TestClient, admin: Admin) -> 
     )
     assert answer.status_code == 201, answer.text
     created = answer.json()
-    assert created.keys() == REQUIRED
+    assert created.keys() == MESSAGE_KEYS
     assert created["previous_uri"] is None
     assert (created["type"], created["read"], created["creator"], created["status"]) == (
         "private_message",

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import orjson
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -45,7 +44,7 @@ from gridshare.grants.grants import create_grant, set_status
 from gridshare.grants.scopes import Catalogue, ScopeDescription
 from gridshare.grants.secrets import digest, new_secret
 from gridshare.store.db import utcnow
-from gridshare.store.jsontext import orjson_default
+from gridshare.store.jsontext import dumps
 from gridshare.store.tables.clients import Client
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.grants import Grant, PushedRequest
@@ -102,7 +101,7 @@ class Pending:
 
 def details_text(details: list[dict[str, Any]]) -> str:
     """authorization_details as JSON text, decimals exact."""
-    return orjson.dumps(details, default=orjson_default).decode()
+    return dumps(details)
 
 
 def open_pending(session: Session, settings: Settings, request: AuthorizationRequest) -> str:

@@ -237,12 +237,14 @@ def default_redirect_uri(settings: Settings, client_id: str) -> str:
     return settings.url(f"{urls.DEFAULT_REDIRECT}/{client_id}")
 
 
-def approve_for_production(session: Session, settings: Settings, client_id: str) -> Client:
+def approve_for_production(
+    session: Session, settings: Settings, client_id: str, *, request: Message | None = None
+) -> Client:
     """Create the `production` twin of a sandbox Client Object, with a Credential (§4.2).
 
-    A pending `production_request` Message about the sandbox object gets a `request_update`
-    reply (§6.3); otherwise the registration gets a notification (§5.3 changelog). The caller
-    commits.
+    The `production_request` Message `request` (by default the newest pending one about the
+    sandbox object) gets a `request_update` reply (§6.3); without one the registration gets a
+    notification (§5.3 changelog). The caller commits.
     """
     sandbox = session.get(Client, client_id)
     if sandbox is None:
@@ -297,7 +299,7 @@ def approve_for_production(session: Session, settings: Settings, client_id: str)
     session.flush()
     if production.token_endpoint_auth_method is not None:
         new_credential(session, settings, production)
-    _tell_approved(session, settings, sandbox, production)
+    _tell_approved(session, settings, sandbox, production, request)
     return production
 
 
@@ -475,23 +477,30 @@ def _announce_reviews(
 
 
 def _tell_approved(
-    session: Session, settings: Settings, sandbox: Client, production: Client
+    session: Session,
+    settings: Settings,
+    sandbox: Client,
+    production: Client,
+    request: Message | None,
 ) -> None:
     uri = client_uri(settings, production.client_id)
     description = (
         f"Client Object {production.client_id} ({production.scope}) may be used in production; "
         f"it has its own credential on the Credentials API."
     )
-    request = session.scalars(
-        select(Message)
-        .where(
-            Message.registration_id == sandbox.registration_id,
-            Message.type == "production_request",
-            Message.related_uri == client_uri(settings, sandbox.client_id),
-            Message.status == "pending",
-        )
-        .order_by(Message.created.desc())
-    ).first()
+    request = (
+        request
+        or session.scalars(
+            select(Message)
+            .where(
+                Message.registration_id == sandbox.registration_id,
+                Message.type == "production_request",
+                Message.related_uri == client_uri(settings, sandbox.client_id),
+                Message.status == "pending",
+            )
+            .order_by(Message.created.desc())
+        ).first()
+    )
     if request is None:
         changelog(
             session,

@@ -2,12 +2,17 @@
 
 Every official communication that changes a Client Object, Credential or Grant is mirrored here
 (§6; the changelog rules of §5.3 and §7.3). Server-created messages start unread (§6.1).
+
+A `request_update` reply supersedes the status of the Message its `previous_uri` links to (§6.2):
+that Message takes the reply's status. A production_request or grant_request that becomes
+`complete` also takes the reply's related_uri and related_type, which §6.3 requires of a complete
+one (the production Client Object; the Grants listing filtered to the new Grants).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -57,7 +62,27 @@ def create_message(
         currency=currency,
     )
     session.add(message)
+    if type == "request_update" and previous_id is not None:
+        _supersede(session, previous_id, message)
     return message
+
+
+LINKED_WHEN_COMPLETE: Final = frozenset({"production_request", "grant_request"})
+"""Request types whose `complete` status comes with a related_uri naming the outcome (§6.3)."""
+
+
+def _supersede(session: Session, previous_id: str, reply: Message) -> None:
+    previous = session.get(Message, previous_id)
+    if previous is None:
+        raise ValueError(f"request_update previous_id {previous_id!r} is not a Message")
+    previous.status = reply.status
+    previous.modified = reply.modified
+    if (
+        reply.status == "complete"
+        and previous.type in LINKED_WHEN_COMPLETE
+        and reply.related_uri is not None
+    ):
+        previous.related_uri, previous.related_type = reply.related_uri, reply.related_type
 
 
 def changelog(

@@ -3,6 +3,9 @@
 `client_secret_basic` (RFC 6749 §2.3.1): HTTP Basic with the form-urlencoded client id and secret.
 The secret is checked against a credential of that client that has not expired
 (CDS-WG1-02 §7.6: an expired secret is refused at once).
+
+`caller_and_token` is the first step the introspection (RFC 7662 §2.1) and revocation (RFC 7009
+§2.1) endpoints share: authenticate the caller, then find the named token among its registration's.
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ import binascii
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gridshare.config import Settings
 from gridshare.grants.secrets import digest, same
-from gridshare.oauth.errors import invalid_client
+from gridshare.oauth.errors import invalid_client, invalid_request
+from gridshare.oauth.rate_limit import per_client
 from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client, Credential
+from gridshare.store.tables.grants import Token
 
 
 @dataclass(frozen=True)
@@ -53,3 +60,28 @@ def authenticate(session: Session, authorization: str | None) -> AuthenticatedCl
     if client is None or client.status == "disabled":
         raise invalid_client("this client object is disabled")
     return AuthenticatedClient(client, credential)
+
+
+def caller_and_token(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    limiter: str,
+    form: dict[str, str],
+    authorization: str | None,
+) -> tuple[Client, Token | None]:
+    """The authenticated caller (counted against the `limiter` rate limit) and the token the form
+    names (400 without one) when it is a token of a Client Object of the caller's registration;
+    None for any other token, known or not."""
+    caller = authenticate(session, authorization).client
+    per_client(request, settings, limiter, caller.client_id)
+    raw = form.get("token")
+    if raw is None:
+        raise invalid_request("token is required")
+    token = session.get(Token, digest(raw))
+    if token is None:
+        return caller, None
+    owner = session.get(Client, token.client_id)
+    if owner is None or owner.registration_id != caller.registration_id:
+        return caller, None
+    return caller, token

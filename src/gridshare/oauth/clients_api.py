@@ -41,7 +41,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -66,9 +65,10 @@ from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bearer import ClientAdminDep
 from gridshare.oauth.bodies import json_object
 from gridshare.oauth.errors import OAuthError
-from gridshare.oauth.pagination import Order, paginate, space_list
+from gridshare.oauth.pagination import CursorQuery, Order, paginate, where_listed
+from gridshare.oauth.responses import find_or_404, json_response, listing
 from gridshare.store.db import utcnow
-from gridshare.store.jsontext import orjson_default
+from gridshare.store.jsontext import to_bytes
 from gridshare.store.tables.clients import Client, Credential, Registration
 from gridshare.store.tables.grants import Token
 
@@ -108,9 +108,6 @@ PutBody = Annotated[dict[str, Any], Depends(json_object(PUT_LIMIT))]
 IdsQuery = Annotated[
     str | None, Query(description="Space-separated client_id values: list only these (§5.3).")
 ]
-CursorQuery = Annotated[
-    str | None, Query(description="Page position, as given in a next or previous link.")
-]
 
 
 @router.get(urls.CLIENTS, summary="List Client Objects (CDS-WG1-02 §5.3)")
@@ -122,18 +119,11 @@ def list_clients(
     client_ids: IdsQuery = None,
     cursor: CursorQuery = None,
 ) -> Response:
-    query = _visible(admin.registration_id)
-    wanted = space_list("client_ids", client_ids)
-    if wanted is not None:
-        query = query.where(Client.client_id.in_(wanted))
-    page = paginate(session, settings, request, query, ORDER, cursor=cursor)
-    return _json(
-        {
-            "clients": [client_json(settings, client) for client in page.items],
-            "next": page.next,
-            "previous": page.previous,
-        }
+    query = where_listed(
+        _visible(admin.registration_id), (("client_ids", client_ids, Client.client_id),)
     )
+    page = paginate(session, settings, request, query, ORDER, cursor=cursor)
+    return _json(listing("clients", [client_json(settings, client) for client in page.items], page))
 
 
 @router.get(urls.CLIENTS + "/{client_id}", summary="Retrieve a Client Object (CDS-WG1-02 §5.4)")
@@ -553,15 +543,12 @@ def _visible(registration_id: str) -> Select[Client]:
 
 
 def _find(session: Session, registration_id: str, client_id: str, lock: bool = False) -> Client:
-    query = _visible(registration_id).where(Client.client_id == client_id)
-    client = session.scalars(query.with_for_update() if lock else query).first()
-    if client is None:
-        raise OAuthError(
-            "not_found",
-            f"no Client Object {client_id!r} in this registration; list them at {urls.CLIENTS}",
-            404,
-        )
-    return client
+    return find_or_404(
+        session,
+        _visible(registration_id).where(Client.client_id == client_id),
+        f"no Client Object {client_id!r} in this registration; list them at {urls.CLIENTS}",
+        lock=lock,
+    )
 
 
 def _given(body: Mapping[str, Any], name: str, default: Any) -> Any:
@@ -599,13 +586,8 @@ def _same(submitted: Any, current: Any) -> bool:
 
 
 def _canonical(value: Any) -> bytes:
-    return orjson.dumps(value, default=orjson_default, option=orjson.OPT_SORT_KEYS)
+    return to_bytes(value, sort_keys=True)
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(
-        orjson.dumps(body, default=orjson_default),
-        status_code=status,
-        media_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
+    return json_response(body, status)

@@ -24,10 +24,9 @@ Every creation and change is a changelog Message (§7.3).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -41,8 +40,9 @@ from gridshare.grants.secrets import Sealer
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bearer import ClientAdminDep
 from gridshare.oauth.bodies import json_object
-from gridshare.oauth.errors import OAuthError, invalid_request
-from gridshare.oauth.pagination import Order, datetime_param, paginate, space_list
+from gridshare.oauth.errors import invalid_request
+from gridshare.oauth.pagination import CursorQuery, Order, created_between, paginate, where_listed
+from gridshare.oauth.responses import find_or_404, json_response, listing
 from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client, Credential
 from gridshare.store.tables.grants import Token
@@ -63,9 +63,6 @@ ORDER: Final = Order(Credential.modified, Credential.credential_id)
 Body = Annotated[dict[str, Any], Depends(json_object(BODY_LIMIT))]
 ListQuery = Annotated[str | None, Query(description="A space-separated list (§7.3).")]
 TimeQuery = Annotated[str | None, Query(description="An RFC 3339 datetime (§7.3).")]
-CursorQuery = Annotated[
-    str | None, Query(description="Page position, as given in a next or previous link.")
-]
 
 
 @router.get(urls.CREDENTIALS, summary="List Credentials (CDS-WG1-02 §7.3)")
@@ -80,31 +77,18 @@ def list_credentials(
     before: TimeQuery = None,
     cursor: CursorQuery = None,
 ) -> Response:
-    query = _visible(admin.registration_id)
-    for name, raw, column in (
-        ("credential_ids", credential_ids, Credential.credential_id),
-        ("client_ids", client_ids, Credential.client_id),
-    ):
-        values = space_list(name, raw)
-        if values is not None:
-            query = query.where(column.in_(values))
-    created_after = datetime_param("after", after)
-    if created_after is not None:
-        query = query.where(Credential.created >= created_after)
-    created_before = datetime_param("before", before)
-    if created_before is not None:
-        if created_before.microsecond == 0:
-            query = query.where(Credential.created < created_before + timedelta(seconds=1))
-        else:
-            query = query.where(Credential.created <= created_before)
+    query = where_listed(
+        _visible(admin.registration_id),
+        (
+            ("credential_ids", credential_ids, Credential.credential_id),
+            ("client_ids", client_ids, Credential.client_id),
+        ),
+    )
+    query = created_between(query, Credential.created, after, before, whole_second=True)
     page = paginate(session, settings, request, query, ORDER, cursor=cursor)
     sealer = Sealer.from_settings(settings)
     return _json(
-        {
-            "credentials": [credential_json(settings, sealer, c) for c in page.items],
-            "next": page.next,
-            "previous": page.previous,
-        }
+        listing("credentials", [credential_json(settings, sealer, c) for c in page.items], page)
     )
 
 
@@ -263,22 +247,14 @@ def _visible(registration_id: str) -> Select[Credential]:
 def _find(
     session: Session, registration_id: str, credential_id: str, lock: bool = False
 ) -> Credential:
-    query = _visible(registration_id).where(Credential.credential_id == credential_id)
-    credential = session.scalars(query.with_for_update(of=Credential) if lock else query).first()
-    if credential is None:
-        raise OAuthError(
-            "not_found",
-            f"no Credential {credential_id!r} in this registration; "
-            f"list them at {urls.CREDENTIALS}",
-            404,
-        )
-    return credential
+    return find_or_404(
+        session,
+        _visible(registration_id).where(Credential.credential_id == credential_id),
+        f"no Credential {credential_id!r} in this registration; list them at {urls.CREDENTIALS}",
+        lock=lock,
+        of=Credential,
+    )
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(
-        orjson.dumps(body),
-        status_code=status,
-        media_type="application/json",
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-    )
+    return json_response(body, status, {"Cache-Control": "no-store", "Pragma": "no-cache"})

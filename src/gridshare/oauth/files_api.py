@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
@@ -29,7 +28,8 @@ from gridshare.grants.scopes import load_catalogue
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bearer import BearerDep
 from gridshare.oauth.errors import OAuthError, insufficient_scope
-from gridshare.oauth.pagination import Order, paginate, space_list
+from gridshare.oauth.pagination import CursorQuery, Order, paginate, where_listed
+from gridshare.oauth.responses import json_response, listing
 from gridshare.store.tables.messages import ServerFile
 from gridshare.timefmt import rfc3339
 
@@ -66,26 +66,18 @@ def list_files(
     file_ids: Annotated[
         str | None, Query(description="Space-separated file ids: list only these (§9.2).")
     ] = None,
-    cursor: Annotated[
-        str | None, Query(description="Page position, as given in a next or previous link.")
-    ] = None,
+    cursor: CursorQuery = None,
 ) -> Response:
     query = (
         select(ServerFile)
         .options(defer(ServerFile.data))
         .where(ServerFile.file_id.in_(access.file_ids))
     )
-    wanted = space_list("file_ids", file_ids)
-    if wanted is not None:
-        query = query.where(ServerFile.file_id.in_(wanted))
+    query = where_listed(query, (("file_ids", file_ids, ServerFile.file_id),))
     page = paginate(session, settings, request, query, ORDER, cursor=cursor)
     sizes = file_sizes(session, [stored.file_id for stored in page.items])
-    body = {
-        "files": [file_json(settings, stored, sizes[stored.file_id]) for stored in page.items],
-        "next": page.next,
-        "previous": page.previous,
-    }
-    return Response(orjson.dumps(body), media_type="application/json")
+    files = [file_json(settings, stored, sizes[stored.file_id]) for stored in page.items]
+    return json_response(listing("files", files, page), headers=None)
 
 
 @router.get(urls.FILES + "/{file_id}", summary="Retrieve a Server-Provided File (CDS-WG1-02 §9.3)")
@@ -94,7 +86,7 @@ def get_file(
 ) -> Response:
     stored = _reachable(session, access, file_id)
     body = file_json(settings, stored, file_sizes(session, [file_id])[file_id])
-    return Response(orjson.dumps(body), media_type="application/json")
+    return json_response(body, headers=None)
 
 
 @router.get(

@@ -36,6 +36,21 @@ MEDIA_TYPE: Final = "application/x-www-form-urlencoded"
 async def read_form(request: Request) -> dict[str, str]:
     """The request's form parameters (empty values dropped), or an `OAuthError` (400 or 413)."""
     _check_media_type(request.headers.get("content-type"))
+    form: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in await read_pairs(request):
+        if name in seen:
+            raise invalid_request(f"the parameter {name} is given more than once")
+        seen.add(name)
+        if value:
+            form[name] = value
+    return form
+
+
+async def read_pairs(request: Request) -> list[tuple[str, str]]:
+    """The form body's (name, value) pairs in order, blanks kept; 413 when it is larger than
+    `FORM_LIMIT`, 400 when it is not UTF-8 URL encoding or has more than `MAX_FIELDS` pairs.
+    The caller checks the media type first."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > FORM_LIMIT:
         raise _too_large()
@@ -55,15 +70,7 @@ async def read_form(request: Request) -> dict[str, str]:
         raise invalid_request("the form body is not valid UTF-8 URL encoding") from error
     except ValueError as error:
         raise invalid_request(f"the form body has more than {MAX_FIELDS} parameters") from error
-    form: dict[str, str] = {}
-    seen: set[str] = set()
-    for name, value in pairs:
-        if name in seen:
-            raise invalid_request(f"the parameter {name} is given more than once")
-        seen.add(name)
-        if value:
-            form[name] = value
-    return form
+    return pairs
 
 
 Form = Annotated[dict[str, str], Depends(read_form)]

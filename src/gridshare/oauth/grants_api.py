@@ -32,7 +32,6 @@ from datetime import datetime
 from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import ColumnElement, Select, String, Text, cast, literal, or_, select
 from sqlalchemy.orm import Session
@@ -52,9 +51,16 @@ from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bearer import ClientAdminDep
 from gridshare.oauth.bodies import json_object
 from gridshare.oauth.errors import OAuthError, invalid_request
-from gridshare.oauth.pagination import Order, datetime_param, paginate, space_list
+from gridshare.oauth.pagination import (
+    CursorQuery,
+    Order,
+    created_between,
+    paginate,
+    space_list,
+    where_listed,
+)
+from gridshare.oauth.responses import find_or_404, json_response, listing
 from gridshare.store.db import utcnow
-from gridshare.store.jsontext import orjson_default
 from gridshare.store.tables.clients import Client
 from gridshare.store.tables.grants import Grant
 
@@ -69,9 +75,6 @@ ORDER: Final = Order(Grant.modified, Grant.grant_id)
 PatchBody = Annotated[dict[str, Any], Depends(json_object(PATCH_LIMIT))]
 ListQuery = Annotated[str | None, Query(description="A space-separated list (§8.4).")]
 TimeQuery = Annotated[str | None, Query(description="An RFC 3339 datetime (§8.4).")]
-CursorQuery = Annotated[
-    str | None, Query(description="Page position, as given in a next or previous link.")
-]
 
 
 @router.get(urls.GRANTS, summary="List Grants (CDS-WG1-02 §8.4)")
@@ -90,36 +93,24 @@ def list_grants(
     before: TimeQuery = None,
     cursor: CursorQuery = None,
 ) -> Response:
-    query = _visible(admin.registration_id)
-    for name, raw, column in (
-        ("grant_ids", grant_ids, Grant.grant_id),
-        ("parents", parents, Grant.parent_id),
-        ("statuses", statuses, Grant.status),
-        ("client_ids", client_ids, Grant.client_id),
-    ):
-        values = space_list(name, raw)
-        if values is not None:
-            query = query.where(column.in_(values))
+    query = where_listed(
+        _visible(admin.registration_id),
+        (
+            ("grant_ids", grant_ids, Grant.grant_id),
+            ("parents", parents, Grant.parent_id),
+            ("statuses", statuses, Grant.status),
+            ("client_ids", client_ids, Grant.client_id),
+        ),
+    )
     wanted_scopes = space_list("scopes", scopes)
     if wanted_scopes is not None:
         query = query.where(or_(*(_has_scope(s) for s in wanted_scopes)))
     receipts = space_list("receipt_confirmations", receipt_confirmations)
     if receipts is not None:
         query = query.where(or_(*(_has_receipt(r) for r in receipts)))
-    created_after = datetime_param("after", after)
-    if created_after is not None:
-        query = query.where(Grant.created >= created_after)
-    created_before = datetime_param("before", before)
-    if created_before is not None:
-        query = query.where(Grant.created <= created_before)
+    query = created_between(query, Grant.created, after, before)
     page = paginate(session, settings, request, query, ORDER, cursor=cursor)
-    return _json(
-        {
-            "grants": grants_json(settings, session, page.items),
-            "next": page.next,
-            "previous": page.previous,
-        }
-    )
+    return _json(listing("grants", grants_json(settings, session, page.items), page))
 
 
 @router.get(urls.GRANTS + "/{grant_id}", summary="Retrieve a Grant (CDS-WG1-02 §8.5)")
@@ -334,13 +325,13 @@ def _visible(registration_id: str) -> Select[Grant]:
 
 
 def _find(session: Session, registration_id: str, grant_id: str, lock: bool = False) -> Grant:
-    query = _visible(registration_id).where(Grant.grant_id == grant_id)
-    grant = session.scalars(query.with_for_update(of=Grant) if lock else query).first()
-    if grant is None:
-        raise OAuthError(
-            "not_found", f"no grant {grant_id!r} among this registration's grants", 404
-        )
-    return grant
+    return find_or_404(
+        session,
+        _visible(registration_id).where(Grant.grant_id == grant_id),
+        f"no grant {grant_id!r} among this registration's grants",
+        lock=lock,
+        of=Grant,
+    )
 
 
 def _has_scope(scope_id: str) -> ColumnElement[bool]:
@@ -361,4 +352,4 @@ def _has_receipt(code: str) -> ColumnElement[bool]:
 
 
 def _json(body: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(body, default=orjson_default), media_type="application/json")
+    return json_response(body, headers=None)

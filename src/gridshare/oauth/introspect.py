@@ -13,22 +13,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy.orm import Session
 
 from gridshare import urls
 from gridshare.grants import tokens
 from gridshare.grants.grants import apply_time
-from gridshare.grants.secrets import digest
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.oauth.client_auth import authenticate
-from gridshare.oauth.errors import invalid_request
+from gridshare.oauth.client_auth import caller_and_token
 from gridshare.oauth.form import Form, NoStoreRoute
-from gridshare.oauth.rate_limit import per_address, per_client
+from gridshare.oauth.rate_limit import per_address
+from gridshare.oauth.responses import json_response
 from gridshare.store.db import utcnow
-from gridshare.store.jsontext import orjson_default
-from gridshare.store.tables.clients import Client
 from gridshare.store.tables.grants import Grant, Token
 
 router = APIRouter(route_class=NoStoreRoute, tags=["oauth"])
@@ -47,23 +43,15 @@ def introspection_endpoint(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Describe a token to a client of its registration (RFC 7662 §2)."""
-    caller = authenticate(session, authorization).client
-    per_client(request, settings, LIMITER, caller.client_id)
-    raw = form.get("token")
-    if raw is None:
-        raise invalid_request("token is required")
-    body = describe(session, caller, raw)
+    _caller, token = caller_and_token(request, session, settings, LIMITER, form, authorization)
+    body = describe(session, token)
     session.commit()
-    return Response(orjson.dumps(body, default=orjson_default), media_type="application/json")
+    return json_response(body, headers=None)
 
 
-def describe(session: Session, caller: Client, raw: str) -> dict[str, Any]:
-    """The introspection answer for `raw` as seen by `caller`."""
-    token = session.get(Token, digest(raw))
+def describe(session: Session, token: Token | None) -> dict[str, Any]:
+    """The introspection answer for `token`, a token of the caller's registration or None."""
     if token is None:
-        return dict(INACTIVE)
-    owner = session.get(Client, token.client_id)
-    if owner is None or owner.registration_id != caller.registration_id:
         return dict(INACTIVE)
     now = utcnow()
     for grant_id in token.grant_ids:

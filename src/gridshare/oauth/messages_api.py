@@ -42,7 +42,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
@@ -57,9 +56,9 @@ from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bearer import ClientAdminDep
 from gridshare.oauth.bodies import json_object
 from gridshare.oauth.errors import OAuthError, invalid_request
-from gridshare.oauth.pagination import Order, paginate, space_list
+from gridshare.oauth.pagination import Order, paginate, where_listed
+from gridshare.oauth.responses import find_or_404, json_response
 from gridshare.store.db import utcnow
-from gridshare.store.jsontext import orjson_default
 from gridshare.store.tables.clients import Client
 from gridshare.store.tables.messages import Message, MessageAttachment
 from gridshare.timefmt import rfc3339
@@ -163,10 +162,9 @@ def list_messages(
         raise invalid_request(
             "page one list at a time: give only one of " + ", ".join(CURSORS.values())
         )
-    query = _visible(admin.registration_id)
-    wanted = space_list("message_ids", message_ids)
-    if wanted is not None:
-        query = query.where(Message.message_id.in_(wanted))
+    query = where_listed(
+        _visible(admin.registration_id), (("message_ids", message_ids, Message.message_id),)
+    )
     pages: dict[str, tuple[list[Message], str | None, str | None]] = {}
     for name, condition in LISTS.items():
         if positions and name not in positions:
@@ -538,15 +536,12 @@ def _visible(registration_id: str) -> Select[Message]:
 
 
 def _find(session: Session, registration_id: str, message_id: str, lock: bool = False) -> Message:
-    query = _visible(registration_id).where(Message.message_id == message_id)
-    message = session.scalars(query.with_for_update() if lock else query).first()
-    if message is None:
-        raise OAuthError(
-            "not_found",
-            f"no Message {message_id!r} in this registration; list them at {urls.MESSAGES}",
-            404,
-        )
-    return message
+    return find_or_404(
+        session,
+        _visible(registration_id).where(Message.message_id == message_id),
+        f"no Message {message_id!r} in this registration; list them at {urls.MESSAGES}",
+        lock=lock,
+    )
 
 
 def _attachments_of(
@@ -565,9 +560,4 @@ def _attachments_of(
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(
-        orjson.dumps(body, default=orjson_default),
-        status_code=status,
-        media_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
+    return json_response(body, status)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-import orjson
 from fastapi import APIRouter, Depends, Response
 
 from gridshare import urls
@@ -20,7 +19,7 @@ from gridshare.config import Settings
 from gridshare.grants.scopes import FILES_TYPE, SUPPORTED_AUTH_METHODS, Catalogue, load_catalogue
 from gridshare.http import SettingsDep
 from gridshare.oauth.rate_limit import per_address
-from gridshare.store.jsontext import orjson_default
+from gridshare.store.jsontext import to_bytes
 
 OAUTH_VERSION: Final = "v1"
 
@@ -34,7 +33,7 @@ router = APIRouter(tags=["OAuth 2.0"])
     response_class=Response,
 )
 def authorization_server_metadata(settings: SettingsDep) -> Response:
-    body = orjson.dumps(metadata(settings, load_catalogue(settings)), default=orjson_default)
+    body = to_bytes(metadata(settings, load_catalogue(settings)))
     return Response(
         body, media_type="application/json", headers={"Cache-Control": "public, max-age=300"}
     )

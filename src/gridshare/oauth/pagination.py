@@ -12,7 +12,8 @@ lists with one parameter each). A cursor this server did not give out is refused
 `invalid_request` naming the parameter.
 
 The listings' filters are read the same way everywhere: `space_list` for the space-separated id
-lists (a blank list is 400), `datetime_param` for the RFC 3339 `after`/`before` bounds.
+lists (a blank list is 400; `where_listed` applies them), `datetime_param` for the RFC 3339
+`after`/`before` bounds (`created_between` applies them).
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Generic, TypeVar
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
 import orjson
-from fastapi import Request
+from fastapi import Query, Request
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
@@ -40,6 +41,11 @@ _SPACE_OFFSET = re.compile(r"(.*T\d\d:\d\d:\d\d(?:\.\d+)?) (\d\d:\d\d)$")
 
 CURSOR = "cursor"
 """The query parameter carrying the page position, unless a listing names its own."""
+
+CursorQuery = Annotated[
+    str | None, Query(description="Page position, as given in a next or previous link.")
+]
+"""The `cursor` query parameter of a listing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +215,41 @@ def datetime_param(name: str, raw: str | None) -> datetime | None:
             f"{name} must be an RFC 3339 date-time with an offset, e.g. 2024-01-01T00:00:00Z"
         )
     return moment
+
+
+def where_listed(
+    query: Select[T], filters: Iterable[tuple[str, str | None, QueryableAttribute[Any]]]
+) -> Select[T]:
+    """`query` narrowed to the values of each space-separated filter (name, raw value, column)
+    given; a filter left out narrows nothing."""
+    for name, raw, column in filters:
+        values = space_list(name, raw)
+        if values is not None:
+            query = query.where(column.in_(values))
+    return query
+
+
+def created_between(
+    query: Select[T],
+    column: QueryableAttribute[datetime],
+    after: str | None,
+    before: str | None,
+    *,
+    whole_second: bool = False,
+) -> Select[T]:
+    """`query` narrowed to `after <= column <= before` (RFC 3339 bounds, each optional). With
+    `whole_second`, a `before` without fractional seconds includes its whole second (for objects
+    whose time is shown to the second)."""
+    start = datetime_param("after", after)
+    if start is not None:
+        query = query.where(column >= start)
+    end = datetime_param("before", before)
+    if end is not None:
+        if whole_second and end.microsecond == 0:
+            query = query.where(column < end + timedelta(seconds=1))
+        else:
+            query = query.where(column <= end)
+    return query
 
 
 def _any(session: Session, query: Select[T], condition: ColumnElement[bool]) -> bool:

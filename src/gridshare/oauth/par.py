@@ -18,7 +18,6 @@ Request bodies follow the token endpoint's rules (`oauth.form`): only
 from __future__ import annotations
 
 from typing import Annotated, Final
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
@@ -30,7 +29,7 @@ from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.authorize import InvalidRequest, Refused, validate
 from gridshare.oauth.client_auth import authenticate
 from gridshare.oauth.errors import OAuthError, invalid_request
-from gridshare.oauth.form import FORM_LIMIT, MAX_FIELDS, MEDIA_TYPE, NoStoreRoute
+from gridshare.oauth.form import MEDIA_TYPE, NoStoreRoute, read_pairs
 from gridshare.oauth.rate_limit import per_address, per_client
 
 router = APIRouter(tags=["OAuth"], route_class=NoStoreRoute)
@@ -47,24 +46,8 @@ async def read_parameters(request: Request) -> Parameters:
         c not in ("utf-8", "utf8") for c in charsets
     ):
         raise invalid_request(f"send the request as {MEDIA_TYPE} in UTF-8")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > FORM_LIMIT:
-        raise _too_large()
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > FORM_LIMIT:
-            raise _too_large()
-    try:
-        pairs = parse_qsl(
-            body.decode("ascii"), keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS
-        )
-    except UnicodeDecodeError as error:
-        raise invalid_request("the form body is not valid UTF-8 URL encoding") from error
-    except ValueError as error:
-        raise invalid_request(f"the form body has more than {MAX_FIELDS} parameters") from error
     parameters: Parameters = {}
-    for name, value in pairs:
+    for name, value in await read_pairs(request):
         parameters.setdefault(name, []).append(value)
     return parameters
 
@@ -97,7 +80,3 @@ def pushed_authorization_request(
     return JSONResponse(
         {"request_uri": request_uri, "expires_in": settings.par_seconds}, status_code=201
     )
-
-
-def _too_large() -> OAuthError:
-    return OAuthError("invalid_request", f"the body is larger than {FORM_LIMIT} bytes", 413)

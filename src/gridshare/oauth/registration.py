@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-import orjson
 from fastapi import APIRouter, Depends, Response
 
 from gridshare import urls
@@ -23,7 +22,7 @@ from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bodies import json_object
 from gridshare.oauth.errors import OAuthError
 from gridshare.oauth.rate_limit import per_address
-from gridshare.store.jsontext import orjson_default
+from gridshare.oauth.responses import json_response
 
 BODY_LIMIT: Final = 64 * 1024
 
@@ -50,9 +49,4 @@ def register_client(
     session.commit()
     answer = client_json(settings, registered.admin_client)
     answer["client_secret"] = registered.admin_secret
-    return Response(
-        orjson.dumps(answer, default=orjson_default),
-        status_code=201,
-        media_type="application/json",
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-    )
+    return json_response(answer, 201, {"Cache-Control": "no-store", "Pragma": "no-cache"})

@@ -18,14 +18,10 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from gridshare import urls
 from gridshare.grants import tokens
-from gridshare.grants.secrets import digest
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.oauth.client_auth import authenticate
-from gridshare.oauth.errors import invalid_request
+from gridshare.oauth.client_auth import caller_and_token
 from gridshare.oauth.form import Form, NoStoreRoute
-from gridshare.oauth.rate_limit import per_address, per_client
-from gridshare.store.tables.clients import Client
-from gridshare.store.tables.grants import Token
+from gridshare.oauth.rate_limit import per_address
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +39,11 @@ def revocation_endpoint(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Revoke a token (RFC 7009 §2.1)."""
-    caller = authenticate(session, authorization).client
-    per_client(request, settings, LIMITER, caller.client_id)
-    raw = form.get("token")
-    if raw is None:
-        raise invalid_request("token is required")
-    token = session.get(Token, digest(raw))
+    caller, token = caller_and_token(request, session, settings, LIMITER, form, authorization)
     if token is not None:
-        owner = session.get(Client, token.client_id)
-        if owner is not None and owner.registration_id == caller.registration_id:
-            tokens.revoke(session, token)
-            session.commit()
-            log.info(
-                "client %s revoked a %s token of %s", caller.client_id, token.kind, owner.client_id
-            )
+        tokens.revoke(session, token)
+        session.commit()
+        log.info(
+            "client %s revoked a %s token of %s", caller.client_id, token.kind, token.client_id
+        )
     return Response(status_code=200)

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Final, NoReturn
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -57,8 +56,9 @@ from gridshare.oauth.client_auth import authenticate
 from gridshare.oauth.errors import OAuthError, invalid_client, invalid_request
 from gridshare.oauth.form import Form, NoStoreRoute
 from gridshare.oauth.rate_limit import per_address, per_client
+from gridshare.oauth.responses import json_response
 from gridshare.store.db import utcnow
-from gridshare.store.jsontext import orjson_default
+from gridshare.store.jsontext import to_bytes
 from gridshare.store.tables.clients import Client, Credential
 from gridshare.store.tables.grants import AuthorizationCode, Grant, Token
 
@@ -112,7 +112,7 @@ def token_endpoint(
         )
     body = flow(TokenRequest(session, settings, client, authenticated.credential, form, utcnow()))
     session.commit()
-    return Response(orjson.dumps(body, default=orjson_default), media_type="application/json")
+    return json_response(body, headers=None)
 
 
 # --- client_credentials (RFC 6749 §4.4) and Grant Admin (CDS-WG1-02 §3.3.2) ----------------------
@@ -483,7 +483,7 @@ def _enabled(grant: Grant) -> Requested:
 
 
 def _canonical(details: list[Any]) -> bytes:
-    return orjson.dumps(details, default=orjson_default, option=orjson.OPT_SORT_KEYS)
+    return to_bytes(details, sort_keys=True)
 
 
 def _invalid_grant(description: str) -> OAuthError:

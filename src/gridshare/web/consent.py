@@ -17,6 +17,7 @@ answered and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -54,15 +55,10 @@ PendingId = Annotated[str, Query(alias="request", max_length=100)]
 def consent_form(
     request: Request, session: SessionDep, settings: SettingsDep, pending_id: PendingId
 ) -> Response:
-    try:
-        pending = find_pending(session, pending_id)
-    except PendingGone as gone:
-        return _gone(request, settings, gone)
-    here = _here(pending_id)
-    login = _fresh_login(session, settings, request, pending)
-    if login is None:
-        session.commit()
-        return RedirectResponse(login_url(here, cancel=here), 303, headers=PAGE_HEADERS)
+    found = _pending_with_login(request, session, settings, pending_id)
+    if isinstance(found, Response):
+        return found
+    pending, login = found
     customer = session.get_one(Customer, login.customer_id)
     try:
         client = check_customer(session, pending.request, customer)
@@ -83,7 +79,7 @@ def consent_form(
         renewal=pending.request.grant_id is not None,
         customer=customer,
         csrf_token=login.csrf_token,
-        action=here,
+        action=_here(pending_id),
         logout_path=urls.LOGOUT,
     )
 
@@ -103,15 +99,10 @@ def consent_decision(
         return _answer(request, session, settings, pending_id, "the customer cancelled the login")
     if decision not in ("approve", "decline"):
         return notice(request, settings, 400, "Please choose", "Choose Approve or Decline.")
-    try:
-        pending = find_pending(session, pending_id)
-    except PendingGone as gone:
-        return _gone(request, settings, gone)
-    here = _here(pending_id)
-    login = _fresh_login(session, settings, request, pending)
-    if login is None:
-        session.commit()
-        return RedirectResponse(login_url(here, cancel=here), 303, headers=PAGE_HEADERS)
+    found = _pending_with_login(request, session, settings, pending_id)
+    if isinstance(found, Response):
+        return found
+    pending, login = found
     if not same(form.get("csrf_token", ""), login.csrf_token):
         session.commit()
         return _expired_form(request, settings)
@@ -146,17 +137,30 @@ def _fresh_login(
     return login
 
 
+def _pending_with_login(
+    request: Request, session: Session, settings: Settings, pending_id: str
+) -> Response | tuple[Pending, LoginSession]:
+    """The pending request and a fresh enough login for it, or the page to show instead: the
+    request's gone page, or a redirect to log in (and back here)."""
+    try:
+        pending = find_pending(session, pending_id)
+    except PendingGone as gone:
+        return _gone(request, settings, gone)
+    login = _fresh_login(session, settings, request, pending)
+    if login is None:
+        session.commit()
+        here = _here(pending_id)
+        return RedirectResponse(login_url(here, cancel=here), 303, headers=PAGE_HEADERS)
+    return pending, login
+
+
 def _answer(
     request: Request, session: Session, settings: Settings, pending_id: str, why: str
 ) -> Response:
     """Decline (or cancel) the pending request: redirect with access_denied."""
-    try:
-        pending = take_pending(session, pending_id)
-    except PendingGone as gone:
-        session.rollback()
-        return _gone(request, settings, gone)
-    session.commit()
-    return RedirectResponse(decline_url(pending.request, why), 303, headers=PAGE_HEADERS)
+    return _take(
+        request, session, settings, pending_id, lambda pending: decline_url(pending.request, why)
+    )
 
 
 def _refuse(
@@ -167,16 +171,32 @@ def _refuse(
     refused: AuthorizationRefused,
 ) -> Response:
     """The request does not hold for this Customer: answer it with the error."""
+    return _take(
+        request,
+        session,
+        settings,
+        pending_id,
+        lambda pending: error_url(
+            pending.request.redirect_uri, pending.request.state, refused.error, refused.description
+        ),
+    )
+
+
+def _take(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    pending_id: str,
+    location: Callable[[Pending], str],
+) -> Response:
+    """Answer the pending request once: redirect to `location(pending)`."""
     try:
         pending = take_pending(session, pending_id)
     except PendingGone as gone:
         session.rollback()
         return _gone(request, settings, gone)
     session.commit()
-    location = error_url(
-        pending.request.redirect_uri, pending.request.state, refused.error, refused.description
-    )
-    return RedirectResponse(location, 303, headers=PAGE_HEADERS)
+    return RedirectResponse(location(pending), 303, headers=PAGE_HEADERS)
 
 
 def _gone(request: Request, settings: Settings, gone: PendingGone) -> Response:

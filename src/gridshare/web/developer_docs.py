@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -15,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from gridshare import urls
 from gridshare.grants.scopes import load_catalogue
 from gridshare.http import SettingsDep
-from gridshare.store.jsontext import orjson_default
+from gridshare.store.jsontext import dumps
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -45,4 +44,4 @@ def terms(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 def _json(value: Any) -> str:
     """A catalogue value as JSON text (decimals exact)."""
-    return orjson.dumps(value, default=orjson_default).decode()
+    return dumps(value)
