@@ -152,6 +152,13 @@ def test_an_app_registers_gets_authorized_with_pkce_and_revokes(
         if "code" in described["response_types_supported"]
     ]
     assert consent_scopes
+    # Aggregation Inclusion is asked for named Aggregations only (CDS-WG3-01 §6.1.10), never by
+    # the scope string alone; the app registers for it but does not request it here.
+    requested = [
+        s
+        for s in consent_scopes
+        if metadata["cds_scope_descriptions"][s]["type"] != "cds_aggregation_consent"
+    ]
 
     registered = requests.post(
         metadata["registration_endpoint"],
@@ -179,9 +186,7 @@ def test_an_app_registers_gets_authorized_with_pkce_and_revokes(
     ).json()["test_accounts"]
     home = next(a for a in accounts if a["username"] == "home")
 
-    app = OAuth2Session(
-        sandbox["client_id"], redirect_uri=CALLBACK, scope=consent_scopes, pkce="S256"
-    )
+    app = OAuth2Session(sandbox["client_id"], redirect_uri=CALLBACK, scope=requested, pkce="S256")
     front_channel, state = app.authorization_url(metadata["authorization_endpoint"])
     request = {k: v[0] for k, v in parse_qs(urlsplit(front_channel).query).items()}
     assert request["code_challenge_method"] == "S256"
@@ -202,7 +207,7 @@ def test_an_app_registers_gets_authorized_with_pkce_and_revokes(
         metadata["token_endpoint"], authorization_response=callback, auth=app_auth
     )
     assert token["token_type"].lower() == "bearer"
-    assert set(token["scope"]) == set(consent_scopes)
+    assert set(token["scope"]) == set(requested)
     assert token["refresh_token"]
     [grant_id] = token["cds_grant_ids"]
 

@@ -92,7 +92,7 @@ def test_unknown_or_unregistered_types_are_refused(
 
 def test_scope_strings_name_known_allowed_scopes(catalogue: Catalogue, settings: Settings) -> None:
     with pytest.raises(InvalidScope, match="unknown scope") as caught:
-        _resolve(catalogue, settings, scope="cds_usage_1")
+        _resolve(catalogue, settings, scope="cds_usage_9")
     assert caught.value.error == "invalid_scope"
     with pytest.raises(InvalidScope, match="not registered"):
         _resolve(catalogue, settings, scope=ACCOUNTS, allowed={SAMPLE})
@@ -269,6 +269,7 @@ def test_a_customer_grant_keeps_what_was_granted_not_the_form_controls(settings:
             "include_account_numbers": True,
             "include_account_details": True,
             "include_account_programs": True,
+            "include_aggregations": False,
             "sync_until": "infinite",
             "jwk": None,
         }

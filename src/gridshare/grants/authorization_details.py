@@ -11,7 +11,8 @@ overrides it (§3.3.2, §3.3.3): the scope appears once, described by its entrie
 
 Two cross-entry rules of CDS-WG3-01 are enforced here because they are about the request as a
 whole: every entry's `jwk` must be the same (§7.4.6), and `merge_selection_with` must name another
-requested scope that names a merge too (§7.4.2).
+requested scope that names a merge too (§7.4.2). The per-scope request rules of §6.1 (fields that
+must not be null, §6.1.10's fixed values) live in `consent_scopes`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, ClassVar, Final
 import orjson
 
 from gridshare.config import Settings
+from gridshare.grants import consent_scopes
 from gridshare.grants.scopes import Catalogue, FieldValueError, ScopeDescription
 
 FORM_ONLY_FIELDS: Final = frozenset(
@@ -51,7 +53,8 @@ FORM_ONLY_FIELDS: Final = frozenset(
     }
 )
 """Fields that shape the Customer's authorization form but are not part of what was granted;
-a Grant from a Customer authorization leaves them out (CDS-WG3-01 §6.1, example 13.3.3)."""
+a Grant from a Customer authorization leaves them out (CDS-WG3-01 §6.1, example 13.3.3), except
+the programs a program-participation scope asked about (§6.1.2, §6.1.3)."""
 
 
 class RequestRejected(ValueError):
@@ -164,7 +167,8 @@ def for_grant(catalogue: Catalogue, requested: Requested) -> Requested:
     for entry in requested.authorization_details:
         owner = catalogue.scope_for_type(entry["type"])
         if owner is not None and owner.response_types_supported:
-            entry = {k: v for k, v in entry.items() if k not in FORM_ONLY_FIELDS}
+            dropped = FORM_ONLY_FIELDS - consent_scopes.kept_preselections(owner.type)
+            entry = {k: v for k, v in entry.items() if k not in dropped}
         kept.append(entry)
     return Requested(requested.scope, kept)
 
@@ -205,6 +209,9 @@ def _resolve_entry(
             resolved[described.id] = described.validate(value, tz=settings.tz, now=now)
         except FieldValueError as error:
             raise InvalidAuthorizationDetails(f"{details_type}: {error}") from error
+    problem = consent_scopes.request_problem(details_type, scope, resolved)
+    if problem is not None:
+        raise InvalidAuthorizationDetails(problem)
     return resolved
 
 

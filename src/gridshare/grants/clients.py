@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from gridshare import urls
 from gridshare.config import Settings
+from gridshare.grants import consent_scopes
 from gridshare.grants.messages import changelog, create_message
 from gridshare.grants.scopes import (
     CLIENT_ADMIN,
@@ -164,7 +165,11 @@ def create_client_objects(
             default = default_redirect_uri(settings, client.client_id)
             client.redirect_uris = [default]
             client.default_redirect_uri = default
-            client.default_scope = client.scope
+            client.default_scope = " ".join(
+                s
+                for s in client.scope.split()
+                if s not in catalogue.scopes or consent_scopes.in_default_scope(catalogue.scopes[s])
+            )
             client.default_authorization_details = []
         if client.token_endpoint_auth_method is not None:
             new_credential(session, settings, client)

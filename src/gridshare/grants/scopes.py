@@ -37,7 +37,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 
 from gridshare.config import Settings
-from gridshare.grants import durations
+from gridshare.grants import consent_scopes, durations
 from gridshare.grants.durations import INFINITE, DurationError, Kind
 from gridshare.store.db import utcnow
 
@@ -121,6 +121,9 @@ CLIENT_OBJECT_FIELDS: Final = frozenset(
     }
 )
 """Client Object fields (§5.1, CDS-WG3-01 §8.1) a registration field_name must not shadow."""
+
+VALUE_TYPES_FIELD: Final = "include_usage_segment_value_types"
+"""CDS-WG3-01 §7.2.8.1: its choices carry `usagesegment_format` (§5.2), no other choices do."""
 
 JWK_ENCRYPTION_CURVES: Final = {"EC": {"P-256", "P-384", "P-521"}, "OKP": {"X25519", "X448"}}
 
@@ -613,6 +616,9 @@ def _check_scope_rules(where: _Where, scope: ScopeDescription) -> None:
     for key, expected in fixed.items():
         if getattr(scope, key) != expected:
             raise where.fail(f"{key} must be {_show(expected)} for type {scope.type} (§3.3)")
+    consent = consent_scopes.problems(scope)
+    if consent:
+        raise where.fail(f"{consent[0]} (CDS-WG3-01)")
 
 
 _ADMIN_SHAPE: Final[dict[str, Any]] = {
@@ -726,6 +732,20 @@ def _choices(where: _Where, body: dict[str, Any], fmt: str) -> tuple[Choice, ...
         )
     if len({c.id for c in choices}) != len(choices):
         raise where.fail("choices repeat an id")
+    value_types = body["id"] == VALUE_TYPES_FIELD
+    for parsed in choices:
+        usage_format = parsed.extra.get("usagesegment_format")
+        if value_types and not (
+            isinstance(usage_format, dict)
+            and isinstance(usage_format.get("id"), str)
+            and isinstance(usage_format.get("type"), str)
+        ):
+            raise where.fail(
+                f"choice {parsed.id!r} needs a usagesegment_format object with id and type "
+                "(CDS-WG3-01 §5.2)"
+            )
+        if not value_types and "usagesegment_format" in parsed.extra:
+            raise where.fail(f"usagesegment_format belongs only to {VALUE_TYPES_FIELD} choices")
     return tuple(choices)
 
 
