@@ -29,7 +29,17 @@ from gridshare.oauth import (
     token,
 )
 from gridshare.store.db import make_engine, session_factory
-from gridshare.web import consent, developer_docs, developers, login, outcome, pages
+from gridshare.web import (
+    apps,
+    consent,
+    demo_mail,
+    developer_docs,
+    developers,
+    login,
+    outcome,
+    pages,
+    receipts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +70,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(token.router)
     app.include_router(introspect.router)
     app.include_router(revoke.router)
-    for face in (authorize, par, login, consent, outcome, developers):
+    for face in (authorize, par, login, consent, outcome, receipts, apps, demo_mail, developers):
         app.include_router(face.router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -68,8 +68,11 @@ def _settings(
     port: int | None = None,
     data_dir: Path | None = None,
     base_url: str | None = None,
+    mail_capture: bool | None = None,
 ) -> Settings:
     overrides: dict[str, Any] = {}
+    if mail_capture is not None:
+        overrides["mail_capture"] = mail_capture
     if host is not None:
         overrides["host"] = host
     if port is not None:
@@ -104,6 +107,8 @@ def _serve(settings: Settings) -> None:
     thread.start()
     console.print(f"[bold]gridshare[/] serving {settings.utility_name} at {settings.base_url}")
     console.print(f"  metadata: {settings.url('/.well-known/cds-server-metadata.json')}")
+    if settings.mail_capture:
+        console.print(f"  email is kept, not sent: {settings.url('/demo/mail')}")
     try:
         uvicorn.run(create_app(settings, engine), host=settings.host, port=settings.port)
     finally:
@@ -139,12 +144,13 @@ def demo(
         bool, typer.Option(help="Rebuild the demo utility even if it exists.")
     ] = False,
 ) -> None:
-    """Build the synthetic "Demo Gas & Electric" utility (once) and serve it."""
+    """Build the synthetic "Demo Gas & Electric" utility (once) and serve it (email is kept, not
+    sent: read it at /demo/mail)."""
     from gridshare.demo.generator import build, default_until
     from gridshare.store.db import make_engine
     from gridshare.store.migrate import upgrade
 
-    settings = _settings(host, port, data_dir, base_url)
+    settings = _settings(host, port, data_dir, base_url, mail_capture=True)
     last_day = date.fromisoformat(until) if until else default_until(settings.tz)
     params = {"customers": customers, "years": years, "until": last_day.isoformat(), "seed": seed}
     marker = settings.data_dir / "demo.json"

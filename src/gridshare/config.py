@@ -59,6 +59,20 @@ class Settings(BaseSettings):
     rate_limit_per_address: int = Field(
         default=300, ge=1, description="OAuth endpoint requests per minute per remote address"
     )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for email; unset: not sent"
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = Field(
+        default="no-reply@example.com", description="From address of the server's email"
+    )
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with TLS")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_capture: bool = Field(
+        default=False, description="Keep email in the database (shown at /demo/mail), not sent"
+    )
     scopes_file: Path | None = Field(
         default=None, description="Scope catalogue JSON; default: the bundled grants/scopes.json"
     )

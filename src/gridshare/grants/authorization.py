@@ -41,6 +41,7 @@ from gridshare.grants.authorization_details import (
 )
 from gridshare.grants.codes import issue_code
 from gridshare.grants.grants import create_grant, set_status
+from gridshare.grants.receipts import issue_receipt
 from gridshare.grants.scopes import Catalogue, ScopeDescription
 from gridshare.grants.secrets import digest, new_secret
 from gridshare.store.db import utcnow
@@ -196,7 +197,8 @@ def approve(
     request: AuthorizationRequest,
     customer: Customer,
 ) -> str:
-    """Create (or, for `cds_grant_id`, update) the Grant and issue a code; returns the redirect.
+    """Create (or, for `cds_grant_id`, update) the Grant, its Authorization Receipt (with the
+    receipt email, CDS-WG3-01 §9.4) and a code; returns the redirect.
 
     Raises `AuthorizationRefused` when the request no longer holds for this Customer.
     """
@@ -226,6 +228,7 @@ def approve(
             customer_id=customer.id,
             status="active",
         )
+    issue_receipt(session, settings, catalogue, grant, client, customer)
     code = issue_code(
         session,
         settings,

@@ -159,6 +159,16 @@ def set_status(
     return 0
 
 
+def revoke_grant(session: Session, grant: Grant) -> bool:
+    """The Customer withdraws their consent (from a receipt or the connected-apps page): the Grant
+    becomes `revoked` and its tokens stop at once. False, changing nothing, if its access has
+    already ended for good."""
+    if grant.status in ENDED:
+        return False
+    set_status(session, grant, "revoked")
+    return True
+
+
 def apply_time(session: Session, grant: Grant, now: datetime | None = None) -> bool:
     """Bring the Grant's status up to date with its dates; returns whether it changed.
 

@@ -43,8 +43,13 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+CREDENTIAL = b"gridshare-credential"
+"""The purpose (AEAD associated data) client secrets are sealed for."""
+
+
 class Sealer:
-    """Seals and opens client secrets with the server's AES-256-GCM key."""
+    """Seals and opens client secrets (and other stored secrets, each for its own `purpose`) with
+    the server's AES-256-GCM key."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
@@ -55,12 +60,13 @@ class Sealer:
     def from_settings(cls, settings: Settings) -> Sealer:
         return cls(server_key(settings))
 
-    def seal(self, plaintext: str) -> bytes:
+    def seal(self, plaintext: str, purpose: bytes = CREDENTIAL) -> bytes:
+        """`plaintext` sealed for `purpose` (a sealed value opens only for the same purpose)."""
         nonce = secrets.token_bytes(12)
-        return nonce + self._aead.encrypt(nonce, plaintext.encode(), b"gridshare-credential")
+        return nonce + self._aead.encrypt(nonce, plaintext.encode(), purpose)
 
-    def open(self, sealed: bytes) -> str:
-        return self._aead.decrypt(sealed[:12], sealed[12:], b"gridshare-credential").decode()
+    def open(self, sealed: bytes, purpose: bytes = CREDENTIAL) -> str:
+        return self._aead.decrypt(sealed[:12], sealed[12:], purpose).decode()
 
 
 def server_key(settings: Settings) -> bytes:

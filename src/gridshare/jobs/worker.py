@@ -22,12 +22,12 @@ from sqlalchemy import Engine
 
 from gridshare.config import Settings
 from gridshare.jobs.delivery import (
-    DEFAULT_HANDLERS,
     DeliveryFailed,
     Handler,
     Message,
     PermanentFailure,
 )
+from gridshare.jobs.email import default_handlers
 from gridshare.jobs.outbox import mark_done, mark_failed
 from gridshare.store.claims import claim_next
 from gridshare.store.db import session_factory, transaction, utcnow
@@ -51,7 +51,8 @@ def retry_delay(failed_attempts: int) -> timedelta:
 
 
 class Worker:
-    """Delivers outbox items through `handlers` (kind -> handler; default `DEFAULT_HANDLERS`).
+    """Delivers outbox items through `handlers` (kind -> handler; default: `http_post` and
+    `email`, see `jobs.email.default_handlers`).
 
     `name` marks this worker's leases; it must differ between workers (the default does).
     """
@@ -64,7 +65,7 @@ class Worker:
         name: str | None = None,
     ) -> None:
         self.settings = settings
-        self.handlers = dict(DEFAULT_HANDLERS if handlers is None else handlers)
+        self.handlers = dict(default_handlers(settings, engine) if handlers is None else handlers)
         self.name = name or f"{socket.gethostname()[:50]}-{os.getpid()}-{secrets.token_hex(4)}"
         self._sessions = session_factory(engine)
 

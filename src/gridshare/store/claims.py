@@ -1,7 +1,8 @@
-"""The outbox's dialect-specific SQL (DESIGN: "Scale beyond one machine"), kept to two functions.
+"""The outbox's dialect-specific SQL (DESIGN: "Scale beyond one machine"), kept to a few functions.
 
 `insert_once` writes an outbox row unless its idempotency key exists (INSERT ... ON CONFLICT DO
-NOTHING on both engines). `claim_next` leases the oldest due row to one worker: on PostgreSQL it
+NOTHING on both engines; `insert_new` is the same for any table with a unique column, e.g. the
+mail the demo captures). `claim_next` leases the oldest due row to one worker: on PostgreSQL it
 selects it `FOR UPDATE SKIP LOCKED`, so many workers claim different rows without waiting on each
 other; on SQLite, which has one writer at a time, one conditional UPDATE ... RETURNING claims it.
 """
@@ -20,11 +21,16 @@ from gridshare.store.tables.outbox import OutboxItem
 
 def insert_once(session: Session, values: dict[str, Any]) -> bool:
     """Insert an outbox row in the session's transaction; False if its idempotency key exists."""
+    return insert_new(session, OutboxItem, values, "idempotency_key")
+
+
+def insert_new(session: Session, table: Any, values: dict[str, Any], unique: str) -> bool:
+    """Insert a row of `table` (a mapped class with an integer `id`) unless one with the same
+    `unique` column value exists; False, changing nothing, if it does."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxItem).values(values)
-    statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return session.execute(statement.returning(OutboxItem.id)).first() is not None
+    statement = insert(table).values(values).on_conflict_do_nothing(index_elements=[unique])
+    return session.execute(statement.returning(table.id)).first() is not None
 
 
 def claim_next(

@@ -2,10 +2,10 @@
 Client that runs no redirect endpoint of its own sends the Customer back to.
 
 `GET urls.DEFAULT_REDIRECT/{client_id}` shows the Customer the outcome:
-- with `code`: a receipt-like confirmation of the approval (the Client, the scopes in plain words,
-  when, the Grant's status and its id as a reference). The full Authorization Receipt
-  (CDS-WG3-01 §9.4) comes with the authorization form; the Client reaches the Grant through its
-  Grant Admin scope (CDS-WG1-02 §3.3.2).
+- with `code`: a confirmation of the approval (the Client, the scopes in plain words, when, the
+  Grant's status) with the confirmation number and a link to the Authorization Receipt
+  (CDS-WG3-01 §9.4); the Client reaches the Grant through its Grant Admin scope
+  (CDS-WG1-02 §3.3.2).
 - with `error=access_denied`: confirmation that the Customer declined.
 - with another `error`: why the request could not be completed, in our words for that error code
   (the `error_description` a link carries is not shown, so a link cannot put words in our mouth),
@@ -19,12 +19,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from gridshare import urls
 from gridshare.grants.authorization import described_scopes
+from gridshare.grants.receipts import latest_receipt, receipt_url
 from gridshare.grants.scopes import load_catalogue
 from gridshare.grants.secrets import digest
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.tables.clients import Client
 from gridshare.store.tables.grants import AuthorizationCode, Grant
 from gridshare.web.browser import notice, page
+from gridshare.web.wording import status_in_words
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,11 +46,6 @@ EXPLANATIONS = {
     "customer",
     "server_error": "something went wrong on our side",
     "temporarily_unavailable": "our service was briefly unavailable",
-}
-STATUS_WORDS = {
-    "active": "Active: the app can use the access you approved.",
-    "pending": "Being set up: the app gets access as the data becomes available.",
-    "needs_authorization": "Waiting for your approval.",
 }
 
 
@@ -87,6 +84,7 @@ def outcome(
         )
     grant = session.get_one(Grant, found.grant_id)
     described = described_scopes(load_catalogue(settings), grant.scope, grant.authorization_details)
+    receipt = latest_receipt(session, grant.grant_id)
     return page(
         request,
         settings,
@@ -96,5 +94,7 @@ def outcome(
         scopes=described,
         approved_at=found.created.astimezone(settings.tz),
         reference=grant.grant_id,
-        status=STATUS_WORDS.get(grant.status, f"Status: {grant.status.replace('_', ' ')}."),
+        status=status_in_words(grant.status),
+        confirmation=receipt.confirmation if receipt else None,
+        receipt=receipt_url(settings, receipt) if receipt else None,
     )
