@@ -80,6 +80,7 @@ def test_list_describe_and_download_a_shared_file(
     assert download.headers["content-type"] == "application/pdf"
     assert download.headers["content-length"] == str(len(PDF))
     assert download.headers["content-disposition"] == 'attachment; filename="DR_API_docs_v1.0.pdf"'
+    assert download.headers["cache-control"] == "no-store"  # a bearer-protected file
 
 
 def test_a_file_without_description_has_an_empty_one(

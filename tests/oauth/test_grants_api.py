@@ -94,7 +94,9 @@ def test_an_empty_listing(client: TestClient, db: Session, settings: Settings) -
     reg = setup.registration(db, settings)
     token = setup.admin_token(db, reg)
     db.commit()
-    assert client.get(urls.GRANTS, headers=setup.bearer(token)).json() == {
+    response = client.get(urls.GRANTS, headers=setup.bearer(token))
+    assert response.headers["cache-control"] == "no-store"  # bearer-protected, never cached
+    assert response.json() == {
         "grants": [],
         "next": None,
         "previous": None,

@@ -29,7 +29,7 @@ from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bearer import BearerDep
 from gridshare.oauth.errors import OAuthError, insufficient_scope
 from gridshare.oauth.pagination import CursorQuery, Order, paginate, where_listed
-from gridshare.oauth.responses import json_response, listing
+from gridshare.oauth.responses import NO_STORE, json_response, listing
 from gridshare.store.tables.messages import ServerFile
 from gridshare.timefmt import rfc3339
 
@@ -77,7 +77,7 @@ def list_files(
     page = paginate(session, settings, request, query, ORDER, cursor=cursor)
     sizes = file_sizes(session, [stored.file_id for stored in page.items])
     files = [file_json(settings, stored, sizes[stored.file_id]) for stored in page.items]
-    return json_response(listing("files", files, page), headers=None)
+    return json_response(listing("files", files, page))
 
 
 @router.get(urls.FILES + "/{file_id}", summary="Retrieve a Server-Provided File (CDS-WG1-02 §9.3)")
@@ -86,7 +86,7 @@ def get_file(
 ) -> Response:
     stored = _reachable(session, access, file_id)
     body = file_json(settings, stored, file_sizes(session, [file_id])[file_id])
-    return json_response(body, headers=None)
+    return json_response(body)
 
 
 @router.get(
@@ -98,7 +98,7 @@ def download_file(session: SessionDep, access: FilesAccessDep, file_id: str) -> 
     return Response(
         stored.data,
         media_type=stored.mime_type,
-        headers={"Content-Disposition": content_disposition(stored.name)},
+        headers={"Content-Disposition": content_disposition(stored.name), **NO_STORE},
     )
 
 

@@ -352,4 +352,4 @@ def _has_receipt(code: str) -> ColumnElement[bool]:
 
 
 def _json(body: dict[str, Any]) -> Response:
-    return json_response(body, headers=None)
+    return json_response(body)
