@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_lease_seconds: int = Field(default=60, ge=1)
+    grant_sweep_seconds: float = Field(
+        default=60.0, gt=0, description="How often the worker expires Grants whose dates passed"
+    )
     log_level: str = "INFO"
     secret_key: str | None = Field(
         default=None, description="32-byte key (hex or base64) sealing client secrets"

@@ -15,12 +15,14 @@ import random
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from gridshare.config import Settings
+from gridshare.grants.grants import expire_due
 from gridshare.jobs.delivery import (
     DeliveryFailed,
     Handler,
@@ -76,8 +78,12 @@ class Worker:
         """
         poll = self.settings.worker_poll_seconds
         logger.info("outbox worker %s started", self.name)
+        next_sweep = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_sweep:
+                    self.expire_grants()
+                    next_sweep = time.monotonic() + self.settings.grant_sweep_seconds
                 attempted = self._deliver_next()
             except Exception:
                 logger.exception(
@@ -89,6 +95,15 @@ class Worker:
             if not attempted:
                 stop.wait(poll)
         logger.info("outbox worker %s stopped", self.name)
+
+    def expire_grants(self) -> int:
+        """Bring Grants whose dates have passed to their new status (e.g. `expired`), so the
+        Grants API shows it without waiting for a token request to touch them (CDS-WG1-02 §8.2)."""
+        with transaction(self._sessions) as session:
+            changed = expire_due(session)
+        if changed:
+            logger.info("%d grant(s) changed status by their dates", changed)
+        return changed
 
     def run_once(self) -> int:
         """Deliver every item that is due now; return how many were attempted."""
