@@ -188,7 +188,7 @@ def test_omitted_scope_means_the_default_scope(w: World) -> None:
     set_client(w, default_scope=ACCOUNTS)
     consent = w.consent_path(w.authorize(w.query(scope=None)))
     w.log_in(*TEST_CUSTOMER)
-    assert "Accounts" in w.http.get(consent).text
+    assert "Your account list" in w.http.get(consent).text
 
 
 @pytest.mark.req("WG3-9.1.1-b")

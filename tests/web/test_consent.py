@@ -41,21 +41,62 @@ def _logged_in_form(w: World) -> tuple[str, str]:
     return consent, page.text
 
 
+@pytest.mark.req("WG3-9.2.1.2-a", "WG3-9.2.1.2-b", "WG3-9.2.2.1-a", "WG3-9.2.1.6-a")
 def test_the_form_names_the_client_and_the_scopes_in_plain_words(
     w: World, settings: Settings
 ) -> None:
     _, html = _logged_in_form(w)
     described = load_catalogue(settings).scopes[ACCOUNTS]
     assert "Sunny App" in html
+    assert "asks for access to your data" in html
     link = re.search(r'<a href="https://sunny.example/"[^>]*>', html)
     assert link is not None
     assert 'rel="noopener nofollow"' in link.group(0)
     assert 'target="_blank"' in link.group(0)
-    assert described.name in html
-    assert described.description in html
-    assert 'value="approve"' in html
-    assert 'value="decline"' in html
+    assert "Your account list" in html
+    assert "your account numbers" in html
+    assert described.description not in html  # the developer description is not for customers
+    assert "authorization_details" not in html and "include_" not in html
+    approve = re.search(r'<button[^>]*value="approve"[^>]*>Approve</button>', html)
+    assert approve is not None and 'class="primary"' in approve.group(0)
+    assert re.search(r'<button[^>]*value="decline"[^>]*>Decline</button>', html)
     assert "Log out" in html
+
+
+@pytest.mark.req("WG3-9.2.1-a")
+def test_the_sections_come_in_the_order_of_the_layout(w: World) -> None:
+    _, html = _logged_in_form(w)
+    marks = ['class="form-header"', 'class="requester"', 'class="requests"', 'class="closing"']
+    marks += ['class="approval"', 'class="form-footer"']
+    positions = [html.index(mark) for mark in marks]
+    assert positions == sorted(positions)
+    assert "<script" not in html
+    assert not re.search(r'(src|href)="(https?:)?//(?!sunny\.example/")', html)
+
+
+@pytest.mark.req("WG3-9.2.1.4-b", "WG3-9.2.2.2-a")
+def test_each_scope_has_a_section_with_its_durations_in_words(w: World) -> None:
+    set_client(w, scope=f"{ACCOUNTS} cds_usage_1")
+    consent = w.consent_path(w.authorize(w.query(scope=f"{ACCOUNTS} cds_usage_1")))
+    w.log_in(*TEST_CUSTOMER, consent)
+    html = w.http.get(consent).text
+    assert html.count('class="request"') == 2
+    assert html.index("Your account list") < html.index("Your electricity usage")
+    assert "Kept up to date with no end date" in html
+    since = re.search(r"Includes your usage since (\d{1,2} [A-Z][a-z]+ \d{4}), and new usage", html)
+    assert since is not None
+    assert "with no end date" in html[since.end() :]
+    assert "P13M" not in html and "segment_start" not in html and "infinite" not in html
+    assert "electricity used (kWh)" in html
+
+
+def test_a_logo_is_shown_only_from_our_own_origin(w: World, settings: Settings) -> None:
+    set_client(w, logo_uri="https://cdn.example/logo.png")
+    _, html = _logged_in_form(w)
+    assert "cdn.example" not in html and "<img" not in html
+    set_client(w, logo_uri=settings.base_url.rstrip("/") + "/static/sunny.png")
+    _, html = _logged_in_form(w)
+    assert '<img src="' + settings.base_url.rstrip("/") + '/static/sunny.png"' in html
 
 
 def test_a_client_uri_that_is_not_a_web_address_is_not_linked(w: World) -> None:

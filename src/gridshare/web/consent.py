@@ -1,5 +1,8 @@
-"""The authorization form, CDS-WG3-01 §9.1.1 after the pre-login checks (a small Approve/Decline
-form; the full §9.2 layout comes later).
+"""The authorization form, CDS-WG3-01 §9.1.1 after the pre-login checks, laid out as §9.2.1:
+Header (the utility), Requester (the Client's name, linked to its `client_uri` in a new tab, and its
+logo only when served from our own origin), Requests Container (one Request Section per scope in
+plain words, `web.consent_words`), Closing, Approval (Approve and Decline) and Footer (log out to
+switch Customer). No scripts and no external assets; the Selection Component comes later.
 
 `GET urls.CONSENT?request=<pending id>` asks for a login when there is no session, or when the
 request said `prompt=login` and the session is older than the request (CDS-WG1-02 §8.3-d); then it
@@ -28,6 +31,7 @@ from gridshare import urls
 from gridshare.config import Settings
 from gridshare.grants.authorization import (
     AuthorizationRefused,
+    AuthorizationRequest,
     Pending,
     PendingGone,
     approve,
@@ -38,12 +42,16 @@ from gridshare.grants.authorization import (
     find_pending,
     take_pending,
 )
-from gridshare.grants.scopes import is_url, load_catalogue
+from gridshare.grants.authorization_details import RequestRejected, resolve_request
+from gridshare.grants.scopes import Catalogue, is_url, load_catalogue
 from gridshare.grants.secrets import same
 from gridshare.http import SessionDep, SettingsDep
+from gridshare.store.db import utcnow
+from gridshare.store.tables.clients import Client
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.grants import LoginSession
 from gridshare.web.browser import PAGE_HEADERS, FormDep, csrf_ok, notice, page
+from gridshare.web.consent_words import RequestSection, request_sections
 from gridshare.web.login import current_login, login_url
 
 router = APIRouter(include_in_schema=False)
@@ -66,16 +74,16 @@ def consent_form(
         return _refuse(request, session, settings, pending_id, refused)
     session.commit()
     name = client.client_name or client.client_id
+    catalogue = load_catalogue(settings)
     return page(
         request,
         settings,
         "consent.html",
         client_name=name,
         client_uri=client.client_uri if client.client_uri and is_url(client.client_uri) else None,
+        logo_uri=_our_logo(settings, client.logo_uri),
         sandbox=client.status == "sandbox",
-        scopes=described_scopes(
-            load_catalogue(settings), pending.request.scope, pending.request.details()
-        ),
+        sections=_sections(catalogue, settings, client, pending.request),
         renewal=pending.request.grant_id is not None,
         customer=customer,
         csrf_token=login.csrf_token,
@@ -121,6 +129,39 @@ def consent_decision(
         )
     session.commit()
     return RedirectResponse(location, 303, headers=PAGE_HEADERS)
+
+
+def _sections(
+    catalogue: Catalogue, settings: Settings, client: Client, request: AuthorizationRequest
+) -> list[RequestSection]:
+    """The Request Sections, with the request resolved now so durations are dates (§9.2.2.2)."""
+    scope, details = request.scope, request.details()
+    try:
+        resolved = resolve_request(
+            catalogue,
+            scope=scope,
+            details=details,
+            allowed_scopes=set(client.scope.split()),
+            settings=settings,
+            now=utcnow(),
+        )
+    except RequestRejected:
+        scope = " ".join(s.id for s in described_scopes(catalogue, scope, details))
+    else:
+        scope, details = resolved.scope, resolved.authorization_details
+    return request_sections(catalogue, settings, scope, details)
+
+
+def _our_logo(settings: Settings, logo_uri: str | None) -> str | None:
+    """The Client's logo only when it is served from our own origin (no external assets)."""
+    if not logo_uri:
+        return None
+    origin = settings.base_url.rstrip("/")
+    if logo_uri.startswith(origin + "/"):
+        return logo_uri
+    if logo_uri.startswith("/") and not logo_uri.startswith("//") and "\\" not in logo_uri:
+        return logo_uri
+    return None
 
 
 def _here(pending_id: str) -> str:

@@ -1,0 +1,145 @@
+"""The authorization form's Request Sections in the Customer's words (CDS-WG3-01 §9.2.2.1,
+§9.2.2.2): per consent scope type a plain title and what it includes (from the `include_*`
+fields), and its durations from the resolved dates, never field names or ISO durations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from gridshare.config import Settings
+from gridshare.grants.durations import INFINITE
+from gridshare.grants.scopes import Catalogue
+
+TITLES: Final = {
+    "cds_rate_plan": "Your rate plans",
+    "cds_account_programs": "Programs on your accounts",
+    "cds_service_programs": "Programs on your services",
+    "cds_accounts": "Your account list",
+    "cds_service_contracts": "Your services",
+    "cds_meters": "Your meters",
+    "cds_bill_statements": "Your bills",
+    "cds_service_bills": "The charges on your bills",
+    "cds_usage": "Your electricity usage",
+    "cds_aggregation_consent": "Your consent to be counted in combined data",
+}
+"""Request Section titles by Scope Description type (scopes of other types use their name)."""
+
+INCLUDES: Final = {
+    "include_accounts": "your accounts",
+    "include_account_numbers": "your account numbers",
+    "include_account_details": "account names, addresses and contacts",
+    "include_account_programs": "programs you are enrolled in on your accounts",
+    "include_service_contracts": "your services",
+    "include_contract_numbers": "your service numbers",
+    "include_rate_plans": "your rate plans",
+    "include_service_contract_details": "service addresses and start and end dates",
+    "include_service_programs": "programs you are enrolled in on your services",
+    "include_service_points": "where your services are delivered",
+    "include_premises": "your premise numbers",
+    "include_service_point_addresses": "service location addresses",
+    "include_coordinates": "service location map coordinates",
+    "include_meter_devices": "your meters",
+    "include_meter_numbers": "your meter numbers",
+    "include_meter_apps": "apps installed on your meters",
+    "include_aggregations": "groups of your services (such as a campus)",
+    "include_aggregation_addresses": "the addresses of those groups",
+    "include_bill_statements": "your bills",
+    "include_bill_statement_files": "copies of your bills (PDF)",
+    "include_bill_statement_charges": "the amounts on your bills",
+    "include_bill_statement_programs": "programs shown on your bills",
+    "include_bill_sections": "the sections of your bills",
+    "include_bill_section_line_items": "each charge on your bills",
+}
+"""What an `include_*` field set to true adds, in plain words (§9.2.2.1)."""
+
+VALUE_TYPES: Final = {
+    "electric_usage_net_kwh": "electricity used (kWh)",
+    "electric_usage_forward_kwh": "electricity taken from the grid (kWh)",
+    "electric_usage_reverse_kwh": "electricity sent to the grid, e.g. from solar panels (kWh)",
+    "natural_gas_usage_therm": "gas used (therms)",
+    "water_usage_gal": "water used (gallons)",
+}
+
+HISTORY: Final = {
+    "cds_usage": ("segment_start", "segment_end", "usage"),
+    "cds_bill_statements": ("statement_date_start", "statement_date_end", "bills"),
+    "cds_service_bills": ("start_date", "end_date", "bill charges"),
+}
+"""Scope types whose data reaches into history: (start field, end field, what) (§9.2.2.2)."""
+
+
+@dataclass(frozen=True)
+class RequestSection:
+    """One Request Section: title, Data Component items and Duration Component sentence."""
+
+    scope_id: str
+    title: str
+    includes: list[str]
+    duration: str | None
+
+
+def request_sections(
+    catalogue: Catalogue, settings: Settings, scope: str, details: list[dict[str, Any]]
+) -> list[RequestSection]:
+    """One section per requested consent scope, in request order (§9.2.1.4-b)."""
+    sections = []
+    for scope_id in scope.split():
+        described = catalogue.scopes.get(scope_id)
+        if described is None:
+            continue
+        types = set(described.authorization_details_types_supported)
+        entry = next((e for e in details if e.get("type") in types), {})
+        sections.append(
+            RequestSection(
+                scope_id=scope_id,
+                title=TITLES.get(described.type, described.name),
+                includes=_includes(entry),
+                duration=duration_words(settings, described.type, entry),
+            )
+        )
+    return sections
+
+
+def _includes(entry: dict[str, Any]) -> list[str]:
+    found = [words for field, words in INCLUDES.items() if entry.get(field) is True]
+    for value_type in entry.get("include_usage_segment_value_types") or ():
+        found.append(VALUE_TYPES.get(value_type, value_type.replace("_", " ")))
+    return found
+
+
+def duration_words(settings: Settings, scope_type: str, entry: dict[str, Any]) -> str | None:
+    """The Duration Component: how far back and how long (§9.2.2.2-a..d)."""
+    if scope_type == "cds_aggregation_consent":
+        expires = entry.get("expires")
+        if expires is None:
+            return None
+        if expires == INFINITE:
+            return "Your consent lasts until you withdraw it."
+        return f"Your consent lasts until {date_words(settings, expires)}."
+    if scope_type in HISTORY:
+        start_field, end_field, what = HISTORY[scope_type]
+        start, end = entry.get(start_field), entry.get(end_field)
+        if start is None or end is None:
+            return None
+        history = f"your {what} since {date_words(settings, start)}"
+        if end == INFINITE:
+            return f"Includes {history}, and new {what} with no end date (until you stop it)."
+        return f"Includes {history}, and new {what} until {date_words(settings, end)}."
+    sync_until = entry.get("sync_until")
+    if sync_until is None:
+        return None
+    if sync_until == INFINITE:
+        return "Kept up to date with no end date (until you stop it)."
+    return f"Kept up to date until {date_words(settings, sync_until)}."
+
+
+def date_words(settings: Settings, value: str) -> str:
+    """A resolved absolute date or datetime as "22 November 2027" in the utility's time zone."""
+    if "T" in value:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(settings.tz)
+        day = moment.date()
+    else:
+        day = date.fromisoformat(value)
+    return f"{day.day} {day.strftime('%B %Y')}"
