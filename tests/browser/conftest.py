@@ -16,10 +16,8 @@ import base64
 import hashlib
 import importlib.util
 import secrets
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -27,11 +25,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from gridshare.config import Settings
-from gridshare.demo.generator import build
-from gridshare.store.db import make_engine
-from gridshare.store.migrate import upgrade
-from tests.e2e.servers import free_port, running, server_env
+from tests.e2e.servers import serving_small_demo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -80,22 +74,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`gridshare serve` over a small demo utility (six sandbox test customers)."""
-    data_dir: Path = tmp_path_factory.mktemp("browser-server")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with server_env(f"gridshare_browser_{port}") as env:
-        settings = Settings(
-            data_dir=data_dir, database_url=env.get("GRIDSHARE_DATABASE_URL"), base_url=base
-        )
-        engine = make_engine(settings.sqlalchemy_url)
-        upgrade(engine)
-        build(engine, settings, customers=6, years=1, until=date(2025, 6, 30), seed=1)
-        engine.dispose()
-        command = [sys.executable, "-m", "gridshare", "serve", "--port", str(port)]
-        with running(
-            [*command, "--data-dir", str(data_dir), "--base-url", base], env, data_dir, base
-        ):
-            yield base
+    with serving_small_demo(tmp_path_factory.mktemp("browser-server"), "browser") as base:
+        yield base
 
 
 @dataclass(frozen=True)

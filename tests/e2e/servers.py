@@ -7,14 +7,20 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
+from gridshare.config import Settings
+from gridshare.demo.generator import build
+from gridshare.store.db import make_engine
+from gridshare.store.migrate import upgrade
 from tests.conftest import PG_URL, _admin_execute
 
 METADATA = "/.well-known/cds-server-metadata.json"
@@ -69,3 +75,24 @@ def running(command: list[str], env: dict[str, str], data_dir: Path, base: str) 
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@contextmanager
+def serving_small_demo(data_dir: Path, label: str) -> Iterator[str]:
+    """`gridshare serve` over a small demo utility (six sandbox test customers, one year up to
+    2025-06-30, seed 1) in `data_dir`; yields the server's base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with server_env(f"gridshare_{label}_{port}") as env:
+        settings = Settings(
+            data_dir=data_dir, database_url=env.get("GRIDSHARE_DATABASE_URL"), base_url=base
+        )
+        engine = make_engine(settings.sqlalchemy_url)
+        upgrade(engine)
+        build(engine, settings, customers=6, years=1, until=date(2025, 6, 30), seed=1)
+        engine.dispose()
+        command = [sys.executable, "-m", "gridshare", "serve", "--port", str(port)]
+        with running(
+            [*command, "--data-dir", str(data_dir), "--base-url", base], env, data_dir, base
+        ):
+            yield base

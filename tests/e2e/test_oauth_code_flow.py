@@ -12,12 +12,9 @@ password from `cds_test_accounts`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -27,11 +24,7 @@ from oauthlib.oauth2 import BackendApplicationClient
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-from gridshare.config import Settings
-from gridshare.demo.generator import build
-from gridshare.store.db import make_engine
-from gridshare.store.migrate import upgrade
-from tests.e2e.servers import free_port, running, server_env
+from tests.e2e.servers import serving_small_demo
 
 pytestmark = pytest.mark.slow
 
@@ -72,22 +65,8 @@ def forms_of(page: requests.Response) -> list[Form]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`gridshare serve` over a small demo utility (six sandbox test customers)."""
-    data_dir: Path = tmp_path_factory.mktemp("oauth-e2e")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with server_env(f"gridshare_oauth_e2e_{port}") as env:
-        settings = Settings(
-            data_dir=data_dir, database_url=env.get("GRIDSHARE_DATABASE_URL"), base_url=base
-        )
-        engine = make_engine(settings.sqlalchemy_url)
-        upgrade(engine)
-        build(engine, settings, customers=6, years=1, until=date(2025, 6, 30), seed=1)
-        engine.dispose()
-        command = [sys.executable, "-m", "gridshare", "serve", "--port", str(port)]
-        with running(
-            [*command, "--data-dir", str(data_dir), "--base-url", base], env, data_dir, base
-        ):
-            yield base
+    with serving_small_demo(tmp_path_factory.mktemp("oauth-e2e"), "oauth_e2e") as base:
+        yield base
 
 
 def _registration_body(metadata: dict[str, Any], scopes: list[str]) -> dict[str, Any]:
