@@ -28,6 +28,7 @@ from tests.grants.catalogue_samples import SAMPLE, sample_catalogue, sample_scop
 NOW = datetime(2024, 6, 1, 19, 0, tzinfo=UTC)  # noon in Los Angeles
 GRANT_ADMIN = "cds_grant_admin_1"
 ACCOUNTS = "cds_accounts_1"
+BILLS = "cds_bill_statements_1"
 
 
 @pytest.fixture
@@ -244,17 +245,43 @@ def test_one_jwk_for_the_whole_request(settings: Settings) -> None:
         _resolve(catalogue, settings, details=json.dumps([{"type": ACCOUNTS, "jwk": bad}]))
 
 
+@pytest.mark.req("WG3-7.4.2-b")
 def test_merge_selection_with_names_another_merging_scope(settings: Settings) -> None:
-    catalogue = parse_catalogue(with_sample())
+    catalogue = load_catalogue(settings)
     merged: Any = [
-        {"type": ACCOUNTS, "merge_selection_with": SAMPLE},
-        {"type": SAMPLE, "merge_selection_with": ACCOUNTS},
+        {"type": ACCOUNTS, "merge_selection_with": BILLS},
+        {"type": BILLS, "merge_selection_with": ACCOUNTS},
     ]
-    assert _resolve(catalogue, settings, details=json.dumps(merged)).scopes == [ACCOUNTS, SAMPLE]
+    assert _resolve(catalogue, settings, details=json.dumps(merged)).scopes == [ACCOUNTS, BILLS]
     with pytest.raises(InvalidAuthorizationDetails, match="another requested scope"):
         _resolve(catalogue, settings, details=json.dumps(merged[:1]))
     with pytest.raises(InvalidAuthorizationDetails, match="must name a merge"):
-        _resolve(catalogue, settings, scope=SAMPLE, details=json.dumps(merged[:1]))
+        _resolve(catalogue, settings, scope=BILLS, details=json.dumps(merged[:1]))
+
+
+@pytest.mark.req("WG3-7.4.2-c")
+def test_merged_scopes_must_share_selection_type_and_preselections(settings: Settings) -> None:
+    catalogue = load_catalogue(settings)
+
+    def merge(first: dict[str, Any], second: dict[str, Any]) -> Any:
+        pair = [
+            {"type": ACCOUNTS, "merge_selection_with": second["type"]} | first,
+            {"merge_selection_with": ACCOUNTS} | second,
+        ]
+        return _resolve(catalogue, settings, details=json.dumps(pair))
+
+    with pytest.raises(InvalidAuthorizationDetails, match="authorization_form_selection_type"):
+        merge({}, {"type": "cds_service_contracts_1"})
+    same_type = {
+        "type": "cds_service_contracts_1",
+        "authorization_form_selection_type": "account_selection",
+    }
+    assert merge({}, same_type).scopes == [ACCOUNTS, "cds_service_contracts_1"]
+    with pytest.raises(InvalidAuthorizationDetails, match="account_numbers differs"):
+        merge({"account_numbers": ["1"]}, {"type": BILLS, "account_numbers": ["2"]})
+    assert merge({"account_numbers": ["1"]}, {"type": BILLS, "account_numbers": ["1"]})
+    with pytest.raises(InvalidAuthorizationDetails, match="contract_numbers is supported by only"):
+        merge({}, {"type": BILLS, "contract_numbers": ["9"]})
 
 
 def test_a_customer_grant_keeps_what_was_granted_not_the_form_controls(settings: Settings) -> None:

@@ -28,6 +28,7 @@ from gridshare.grants.clients import new_credential, register
 from gridshare.grants.scopes import load_catalogue
 from gridshare.oauth import pkce
 from gridshare.store.db import session_factory
+from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.clients import Client
 from gridshare.store.tables.customers import Customer
 from gridshare.utility.customers import hash_password
@@ -113,14 +114,17 @@ class World:
         return location
 
     def decide(self, consent_path: str, decision: str) -> Response:
-        """Open the authorization form (logged in) and press Approve or Decline; if the form
-        answers at once (an error redirect), that answer."""
+        """Open the authorization form (logged in), tick every resource it lists and press
+        Approve or Decline; if the form answers at once (an error redirect), that answer."""
         form = self.http.get(consent_path, follow_redirects=False)
         if form.status_code != 200:
             return form
+        fields = [("decision", decision), ("csrf_token", hidden(form.text, "csrf_token"))]
+        fields += ticks(form.text)
         return self.http.post(
             consent_path,
-            data={"decision": decision, "csrf_token": hidden(form.text, "csrf_token")},
+            content=urlencode(fields),
+            headers={"content-type": "application/x-www-form-urlencoded"},
             follow_redirects=False,
         )
 
@@ -159,6 +163,18 @@ def world(settings: Settings, engine: Engine) -> World:
                     description=f"{username} for tests",
                 )
             )
+            session.flush()
+            session.add(
+                Account(
+                    id=f"acct-{username}",
+                    customer_id=f"cust-{username}",
+                    account_number=f"{username.upper()}-1",
+                    name=f"{username.title()} at home",
+                    address="1 Main St, Davis, CA 95616",
+                    types=["residential"],
+                    status="active",
+                )
+            )
         session.commit()
         world = World(
             settings,
@@ -171,6 +187,11 @@ def world(settings: Settings, engine: Engine) -> World:
             str(client.default_redirect_uri),
         )
     return world
+
+
+def ticks(html: str) -> list[tuple[str, str]]:
+    """Every resource checkbox of an authorization form, as ticked fields."""
+    return re.findall(r'name="(select\.[^"]+)" value="([^"]*)"', html)
 
 
 def hidden(html: str, name: str) -> str:

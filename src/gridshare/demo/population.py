@@ -11,7 +11,7 @@ The first customers cover every archetype, so even a small demo shows them all:
    meter app, a solar power purchase agreement (EACs).
 3. `tenant` - a unit in an apartment building (whole-building aggregation), tiered rate, supply
    from the community choice aggregator (two bill sections).
-4. `chain` - a hardware chain: a parent account billing three child store accounts.
+4. `chain` - a hardware chain: a parent account billing twelve child store accounts.
 5. `rural` - a monthly-read AMR meter, a water meter, the low-income discount, partial payments.
 6-8. more apartment units; then a random mix of homes, solar homes and small businesses.
 
@@ -78,6 +78,9 @@ MONTHLY = ChannelSpec("electric_usage", "forward", "kWh", 0, 0)
 """A monthly-read AMR register: whole kWh, one read per calendar month."""
 GAS = ChannelSpec("natural_gas_usage", None, "therm", 3600, DECIMALS["natural_gas"])
 WATER = ChannelSpec("water_usage", None, "gal", 3600, DECIMALS["water"])
+CHAIN_STORES = 12
+"""Stores of the `chain` test customer: more than ten, so its lists on the authorization form
+have search, a count and "show only selected" (CDS-WG3-01 §9.2.3)."""
 
 AMI_TYPES = ["electric_usage", "forward_only", "physical_meter", "ami_meter", "zigbee_capable"]
 NEM_TYPES = [
@@ -764,9 +767,10 @@ class _Builder:
         login = TestLogin(
             "chain",
             "demo-chain",
-            "A hardware chain: one parent account billed for three child store accounts (each "
-            "bill has a sub-account section per store), business TOU with demand; one store is "
-            "eligible for demand response.",
+            f"A hardware chain: one parent account billed for {CHAIN_STORES} child store accounts "
+            "(each bill has a sub-account section per store; more than ten, so the authorization "
+            "form offers search), business TOU with demand; one store is eligible for demand "
+            "response.",
         )
         customer = self.customer(index, rng, "Valley Hardware Co.", TOWN["Woodland"], login)
         office = locate(rng, TOWN["Woodland"])
@@ -778,7 +782,9 @@ class _Builder:
             ["commercial", "parent", "billed_monthly"],
             test=True,
         )
-        for number, town in enumerate(("Woodland", "Dixon", "Winters"), start=1):
+        towns = ("Woodland", "Dixon", "Winters")
+        for number in range(1, CHAIN_STORES + 1):
+            town = towns[(number - 1) % len(towns)]
             location = locate(rng, TOWN[town])
             child = self.account(
                 customer,

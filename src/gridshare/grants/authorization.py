@@ -23,7 +23,7 @@ Decisions kept here:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -44,6 +44,7 @@ from gridshare.grants.grants import create_grant, set_status
 from gridshare.grants.receipts import issue_receipt
 from gridshare.grants.scopes import Catalogue, ScopeDescription
 from gridshare.grants.secrets import digest, new_secret
+from gridshare.grants.selections import Chosen
 from gridshare.store.db import utcnow
 from gridshare.store.jsontext import dumps
 from gridshare.store.tables.clients import Client
@@ -196,9 +197,11 @@ def approve(
     catalogue: Catalogue,
     request: AuthorizationRequest,
     customer: Customer,
+    chosen: Sequence[Chosen],
 ) -> str:
-    """Create (or, for `cds_grant_id`, update) the Grant, its Authorization Receipt (with the
-    receipt email, CDS-WG3-01 §9.4) and a code; returns the redirect.
+    """Create (or, for `cds_grant_id`, update) the Grant with the resources the Customer chose
+    (`chosen`, one per Selection Component, §9.2.3), its Authorization Receipt (with the receipt
+    email, CDS-WG3-01 §9.4) and a code; returns the redirect.
 
     Raises `AuthorizationRefused` when the request no longer holds for this Customer.
     """
@@ -228,7 +231,10 @@ def approve(
             customer_id=customer.id,
             status="active",
         )
-    issue_receipt(session, settings, catalogue, grant, client, customer)
+    grant.selections = [c.record() for c in chosen]
+    issue_receipt(
+        session, settings, catalogue, grant, client, customer, [c.summary() for c in chosen]
+    )
     code = issue_code(
         session,
         settings,

@@ -29,9 +29,8 @@ from gridshare.config import Settings
 from gridshare.grants import consent_scopes
 from gridshare.grants.scopes import Catalogue, FieldValueError, ScopeDescription
 
-FORM_ONLY_FIELDS: Final = frozenset(
+PRESELECTION_FIELDS: Final = frozenset(
     {
-        # CDS-WG3-01 §7.1 preselection fields
         "account_numbers",
         "account_programs",
         "contract_numbers",
@@ -45,13 +44,17 @@ FORM_ONLY_FIELDS: Final = frozenset(
         "meter_apps",
         "aggregation_numbers",
         "addresses",
-        # CDS-WG3-01 §7.4 fields that only steer the authorization form
-        "authorization_form_selection_type",
-        "merge_selection_with",
-        "error_if_no_preselections",
-        "allow_scope_modifications",
     }
 )
+"""CDS-WG3-01 §7.1 preselection fields."""
+
+FORM_ONLY_FIELDS: Final = PRESELECTION_FIELDS | {
+    # CDS-WG3-01 §7.4 fields that only steer the authorization form
+    "authorization_form_selection_type",
+    "merge_selection_with",
+    "error_if_no_preselections",
+    "allow_scope_modifications",
+}
 """Fields that shape the Customer's authorization form but are not part of what was granted;
 a Grant from a Customer authorization leaves them out (CDS-WG3-01 §6.1, example 13.3.3), except
 the programs a program-participation scope asked about (§6.1.2, §6.1.3)."""
@@ -220,10 +223,13 @@ def _check_across(catalogue: Catalogue, order: list[str], entries: list[dict[str
     if len(keys) > 1:
         raise InvalidAuthorizationDetails("every authorization_details entry needs the same jwk")
     merging: dict[str, str] = {}
+    by_scope: dict[str, dict[str, Any]] = {}
     for entry in entries:
         owner = catalogue.scope_for_type(entry["type"])
-        if owner is not None and entry.get("merge_selection_with") is not None:
-            merging[owner.id] = entry["merge_selection_with"]
+        if owner is not None:
+            by_scope.setdefault(owner.id, entry)
+            if entry.get("merge_selection_with") is not None:
+                merging[owner.id] = entry["merge_selection_with"]
     for scope_id, target in merging.items():
         if target == scope_id or target not in order:
             raise InvalidAuthorizationDetails(
@@ -233,3 +239,45 @@ def _check_across(catalogue: Catalogue, order: list[str], entries: list[dict[str
             raise InvalidAuthorizationDetails(
                 f"merge_selection_with {target!r}: that scope must name a merge as well"
             )
+        _check_mergeable(catalogue, scope_id, target, by_scope)
+
+
+MERGE_SAME: Final = ("authorization_form_selection_type", "purpose", "allow_scope_modifications")
+"""Fields merged scopes must agree on (CDS-WG3-01 §7.4.2)."""
+
+
+def _check_mergeable(
+    catalogue: Catalogue, scope_id: str, target: str, by_scope: dict[str, dict[str, Any]]
+) -> None:
+    """§7.4.2: merged scopes render one Selection, so they need the same selection type, purpose
+    and editability, the same value for a preselection field both support, and null for one only
+    one of them supports."""
+    mine, theirs = by_scope.get(scope_id, {}), by_scope.get(target, {})
+    for field_id in MERGE_SAME:
+        if mine.get(field_id) != theirs.get(field_id):
+            raise InvalidAuthorizationDetails(
+                f"merge_selection_with {target!r}: {field_id} differs between {scope_id!r} "
+                f"and {target!r}"
+            )
+    supported_mine = {
+        f.id for f in catalogue.scopes[scope_id].authorization_details_fields_supported
+    }
+    supported_theirs = {
+        f.id for f in catalogue.scopes[target].authorization_details_fields_supported
+    }
+    for field_id in PRESELECTION_FIELDS & (supported_mine | supported_theirs):
+        both = field_id in supported_mine and field_id in supported_theirs
+        if both and mine.get(field_id) != theirs.get(field_id):
+            raise InvalidAuthorizationDetails(
+                f"merge_selection_with {target!r}: {field_id} differs between {scope_id!r} "
+                f"and {target!r}"
+            )
+        if not both and (mine.get(field_id) or theirs.get(field_id)) is not None:
+            raise InvalidAuthorizationDetails(
+                f"merge_selection_with {target!r}: {field_id} is supported by only one of "
+                f"{scope_id!r} and {target!r}, so it must be null"
+            )
+
+
+def _field_ids(catalogue: Catalogue, scope_id: str) -> set[str]:
+    return {f.id for f in catalogue.scopes[scope_id].authorization_details_fields_supported}

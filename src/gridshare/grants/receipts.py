@@ -7,13 +7,15 @@
   number or any id. The key is stored hashed (for lookup) and sealed with the server key (so the
   server can link the receipt from the outcome page, the connected-apps page and older receipts);
 - freezes what the Customer approved (`snapshot`): the Client's name and link, the scopes in the
-  words the authorization form used, the authorization details, the dates, the terms. The receipt
+  words the authorization form used, the authorization details, the selected resources, the
+  dates, the terms. The receipt
   page shows this copy, never the Client's current values (and shows those beside it if changed);
 - marks the Grant's earlier receipts as superseded by this one;
 - when the Customer has an email address, enqueues the notification email (outbox kind `email`,
   DESIGN rule 5) in the same transaction: the branded entity's name, the confirmation number, the
-  receipt link, and (RECOMMENDED) date and time, Client name, and a scope summary. There is no
-  Purpose content yet (the form shows none), so none is ever mailed.
+  receipt link, and (RECOMMENDED) date and time, Client name, a scope summary and the selected
+  resources (at most 10 per list). There is no Purpose content yet (the form shows none), so
+  none is ever mailed.
 
 Revoking from a receipt needs no login (§9.4): the form carries `revoke_token`, an HMAC of the
 receipt under the server key, so a page elsewhere cannot post the revocation blind.
@@ -34,6 +36,7 @@ from gridshare.config import Settings
 from gridshare.grants.grants import access_ends
 from gridshare.grants.scopes import Catalogue, is_url
 from gridshare.grants.secrets import Sealer, digest, new_secret, server_key
+from gridshare.grants.selections import NOUNS
 from gridshare.jobs import email
 from gridshare.jobs.outbox import enqueue
 from gridshare.store.db import utcnow
@@ -101,6 +104,7 @@ def issue_receipt(
     grant: Grant,
     client: Client,
     customer: Customer,
+    selected: list[dict[str, Any]],
 ) -> IssuedReceipt:
     """Make the receipt for an approval of `grant` (see the module docstring)."""
     key = new_secret()
@@ -112,7 +116,7 @@ def issue_receipt(
         grant_id=grant.grant_id,
         customer_id=customer.id,
         created=now,
-        snapshot=snapshot(settings, catalogue, grant, client),
+        snapshot=snapshot(settings, catalogue, grant, client, selected),
         superseded_by=None,
     )
     for older in session.scalars(
@@ -134,9 +138,14 @@ def issue_receipt(
 
 
 def snapshot(
-    settings: Settings, catalogue: Catalogue, grant: Grant, client: Client
+    settings: Settings,
+    catalogue: Catalogue,
+    grant: Grant,
+    client: Client,
+    selected: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """What the Customer approved, frozen (JSON)."""
+    """What the Customer approved, frozen (JSON); `selected` are the Selection Components'
+    summaries (`grants.selections.Chosen.summary`)."""
     from gridshare.grants.authorization import described_scopes
 
     described = described_scopes(catalogue, grant.scope, grant.authorization_details)
@@ -153,6 +162,7 @@ def snapshot(
         "scopes": [{"id": s.id, "name": s.name, "description": s.description} for s in described],
         "not_before": _time(grant.not_before),
         "ends": _time(access_ends(grant)),
+        "selections": selected,
         "purpose": None,
         "support_url": settings.support,
     }
@@ -171,6 +181,7 @@ def notification(settings: Settings, receipt: Receipt, url: str, to: str) -> dic
         if ends
         else "until you revoke it"
     )
+    chosen = _chosen_words(shot.get("selections", []))
     text = (
         f"{shot['entity_name']}\n\n"
         f"You authorized {shot['client_name']} to access your data.\n\n"
@@ -178,6 +189,7 @@ def notification(settings: Settings, receipt: Receipt, url: str, to: str) -> dic
         f"Authorized on: {when}\n"
         f"App: {shot['client_name']}\n"
         f"Access you approved:\n{scopes}\n"
+        f"{chosen}"
         f"Access ends: {until}\n\n"
         f"Your authorization receipt (you can revoke the access there at any time):\n{url}\n\n"
         f"Questions? Contact us at {shot['support_url']} and quote the confirmation number.\n"
@@ -187,6 +199,21 @@ def notification(settings: Settings, receipt: Receipt, url: str, to: str) -> dic
         "subject": f"Your authorization receipt {receipt.confirmation} - {shot['entity_name']}",
         "text": text,
     }
+
+
+def _chosen_words(selections: list[dict[str, Any]]) -> str:
+    """The selected resources for the email, at most 10 per list (§9.4, RECOMMENDED)."""
+    lines = []
+    for picked in selections:
+        what = NOUNS.get(picked["type"], ("item", "items"))[1]
+        labels = picked["labels"]
+        lines.append(f"For these {what}:")
+        lines += [f"  - {text}" for text in labels[:10]]
+        if len(labels) > 10:
+            lines.append(f"  - and {len(labels) - 10} more (see the receipt)")
+        if picked["include_future"]:
+            lines.append(f"  - and {what} you add in the future")
+    return "".join(line + "\n" for line in lines)
 
 
 def _new_confirmation(session: Session) -> str:

@@ -1,8 +1,9 @@
 """What the Customer-facing pages share: templates, form bodies, cookies and CSRF tokens.
 
-Forms post `application/x-www-form-urlencoded` bodies of at most `FORM_LIMIT` bytes (else 415 or
-413). Every POST form carries a CSRF token: before login a double-submit token (a random cookie
-whose value the form repeats, compared in constant time); after login the session's own token
+Forms post `application/x-www-form-urlencoded` bodies of at most `FORM_LIMIT` bytes and
+`FORM_FIELDS` fields (else 415, 413 or 400; the authorization form's lists can be long). Every
+POST form carries a CSRF token: before login a double-submit token (a random cookie whose value
+the form repeats, compared in constant time); after login the session's own token
 (`LoginSession.csrf_token`). Cookies are `HttpOnly`, `SameSite=Lax`, and `Secure` when the
 server's base URL is https.
 """
@@ -22,7 +23,8 @@ from gridshare.grants.secrets import new_secret, same
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
-FORM_LIMIT: Final = 16 * 1024
+FORM_LIMIT: Final = 256 * 1024
+FORM_FIELDS: Final = 5000
 FORM_TYPE: Final = "application/x-www-form-urlencoded"
 CSRF_COOKIE: Final = "gridshare_csrf"
 PAGE_HEADERS: Final = {
@@ -35,8 +37,22 @@ PAGE_HEADERS: Final = {
 """Pages of the authorization flow are never cached, framed, indexed or named in a Referer."""
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """The posted form (the first value of each field)."""
+class Form(dict[str, str]):
+    """A posted form: the first value of each field, and `all(name)` for repeated fields (the
+    ticked checkboxes of a list)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.pairs = pairs
+        for name, value in pairs:
+            self.setdefault(name, value)
+
+    def all(self, name: str) -> list[str]:
+        return [value for field, value in self.pairs if field == name]
+
+
+async def read_form(request: Request) -> Form:
+    """The posted form."""
     media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type != FORM_TYPE:
         raise HTTPException(415, f"post the form as {FORM_TYPE}")
@@ -46,16 +62,13 @@ async def read_form(request: Request) -> dict[str, str]:
         if len(body) > FORM_LIMIT:
             raise HTTPException(413, f"the form is larger than {FORM_LIMIT} bytes")
     try:
-        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, max_num_fields=20)
+        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, max_num_fields=FORM_FIELDS)
     except (UnicodeDecodeError, ValueError) as error:
         raise HTTPException(400, "the form body is not URL-encoded") from error
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        form.setdefault(name, value)
-    return form
+    return Form(pairs)
 
 
-FormDep = Annotated[dict[str, str], Depends(read_form)]
+FormDep = Annotated[Form, Depends(read_form)]
 
 
 def page(

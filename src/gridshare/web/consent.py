@@ -21,7 +21,8 @@ answered and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -45,16 +46,21 @@ from gridshare.grants.authorization import (
 from gridshare.grants.authorization_details import RequestRejected, resolve_request
 from gridshare.grants.scopes import Catalogue, is_url, load_catalogue
 from gridshare.grants.secrets import same
+from gridshare.grants.selections import Chosen, SelectionGroup, selection_groups
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.grants import LoginSession
 from gridshare.web.browser import PAGE_HEADERS, FormDep, csrf_ok, notice, page
-from gridshare.web.consent_words import RequestSection, request_sections
+from gridshare.web.consent_words import preselection_words, request_sections
 from gridshare.web.login import current_login, login_url
+from gridshare.web.selection_form import RequestPart, parts, selection_choices
 
 router = APIRouter(include_in_schema=False)
+
+NO_PRESELECTIONS: Final = "no_preselections"
+"""The Preselection Error's decline answer (CDS-WG3-01 §7.4.3; see docs/spec-decisions.md)."""
 
 PendingId = Annotated[str, Query(alias="request", max_length=100)]
 
@@ -72,24 +78,9 @@ def consent_form(
         client = check_customer(session, pending.request, customer)
     except AuthorizationRefused as refused:
         return _refuse(request, session, settings, pending_id, refused)
+    form = _Form.build(session, settings, client, pending.request, customer)
     session.commit()
-    name = client.client_name or client.client_id
-    catalogue = load_catalogue(settings)
-    return page(
-        request,
-        settings,
-        "consent.html",
-        client_name=name,
-        client_uri=client.client_uri if client.client_uri and is_url(client.client_uri) else None,
-        logo_uri=_our_logo(settings, client.logo_uri),
-        sandbox=client.status == "sandbox",
-        sections=_sections(catalogue, settings, client, pending.request),
-        renewal=pending.request.grant_id is not None,
-        customer=customer,
-        csrf_token=login.csrf_token,
-        action=_here(pending_id),
-        logout_path=urls.LOGOUT,
-    )
+    return _show(request, settings, form, login, pending_id)
 
 
 @router.post(urls.CONSENT, response_class=HTMLResponse)
@@ -105,7 +96,7 @@ def consent_decision(
         if not csrf_ok(request, form):
             return _expired_form(request, settings)
         return _answer(request, session, settings, pending_id, "the customer cancelled the login")
-    if decision not in ("approve", "decline"):
+    if decision not in ("approve", "decline", NO_PRESELECTIONS):
         return notice(request, settings, 400, "Please choose", "Choose Approve or Decline.")
     found = _pending_with_login(request, session, settings, pending_id)
     if isinstance(found, Response):
@@ -116,10 +107,35 @@ def consent_decision(
         return _expired_form(request, settings)
     if decision == "decline":
         return _answer(request, session, settings, pending_id, "the customer declined")
+    if decision == NO_PRESELECTIONS:
+        return _take(
+            request,
+            session,
+            settings,
+            pending_id,
+            lambda pending: error_url(
+                pending.request.redirect_uri,
+                pending.request.state,
+                NO_PRESELECTIONS,
+                "the customer has none of the preselected resources",
+            ),
+        )
     customer = session.get_one(Customer, login.customer_id)
     try:
+        client = check_customer(session, pending.request, customer)
+    except AuthorizationRefused as refused:
+        return _refuse(request, session, settings, pending_id, refused)
+    shown = _Form.build(session, settings, client, pending.request, customer)
+    chosen = [
+        group.choose(form.all(f"select.{group.key}"), form.get(f"future.{group.key}") == "yes")
+        for group in shown.groups
+    ]
+    if shown.blocked or any(c.empty for c in chosen):
+        session.commit()
+        return _show(request, settings, shown, login, pending_id, chosen, status_code=422)
+    try:
         taken = take_pending(session, pending_id)
-        location = approve(session, settings, load_catalogue(settings), taken.request, customer)
+        location = approve(session, settings, shown.catalogue, taken.request, customer, chosen)
     except PendingGone as gone:
         session.rollback()
         return _gone(request, settings, gone)
@@ -131,25 +147,105 @@ def consent_decision(
     return RedirectResponse(location, 303, headers=PAGE_HEADERS)
 
 
-def _sections(
-    catalogue: Catalogue, settings: Settings, client: Client, request: AuthorizationRequest
-) -> list[RequestSection]:
-    """The Request Sections, with the request resolved now so durations are dates (§9.2.2.2)."""
-    scope, details = request.scope, request.details()
-    try:
-        resolved = resolve_request(
-            catalogue,
-            scope=scope,
-            details=details,
-            allowed_scopes=set(client.scope.split()),
-            settings=settings,
-            now=utcnow(),
+@dataclass(frozen=True)
+class _Form:
+    """What the authorization form shows this Customer for this request."""
+
+    catalogue: Catalogue
+    client: Client
+    customer: Customer
+    renewal: bool
+    parts: list[RequestPart]
+    groups: list[SelectionGroup]
+
+    @property
+    def blocked(self) -> bool:
+        """The request asked for a Preselection Error (§7.4.3, §9.3.1)."""
+        return any(group.no_preselections for group in self.groups)
+
+    @classmethod
+    def build(
+        cls,
+        session: Session,
+        settings: Settings,
+        client: Client,
+        request: AuthorizationRequest,
+        customer: Customer,
+    ) -> _Form:
+        """Resolve the request now, so durations are dates (§9.2.2.2), and find the Customer's
+        resources for each Selection Component (§9.2.3)."""
+        catalogue = load_catalogue(settings)
+        scope, details = request.scope, request.details()
+        try:
+            resolved = resolve_request(
+                catalogue,
+                scope=scope,
+                details=details,
+                allowed_scopes=set(client.scope.split()),
+                settings=settings,
+                now=utcnow(),
+            )
+        except RequestRejected:
+            scope = " ".join(s.id for s in described_scopes(catalogue, scope, details))
+        else:
+            scope, details = resolved.scope, resolved.authorization_details
+        groups = selection_groups(
+            session, catalogue, customer.id, scope, details, utcnow().astimezone(settings.tz).date()
         )
-    except RequestRejected:
-        scope = " ".join(s.id for s in described_scopes(catalogue, scope, details))
-    else:
-        scope, details = resolved.scope, resolved.authorization_details
-    return request_sections(catalogue, settings, scope, details)
+        sections = request_sections(catalogue, settings, scope, details)
+        return cls(
+            catalogue,
+            client,
+            customer,
+            request.grant_id is not None,
+            parts(sections, groups),
+            groups,
+        )
+
+
+def _show(
+    request: Request,
+    settings: Settings,
+    form: _Form,
+    login: LoginSession,
+    pending_id: str,
+    chosen: list[Chosen] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The authorization form, or the Preselection Error page (§9.3.1) when the request wants
+    one. `chosen` are the Customer's ticks from a submission that needs correcting."""
+    client = form.client
+    name = client.client_name or client.client_id
+    common = {
+        "client_name": name,
+        "customer": form.customer,
+        "csrf_token": login.csrf_token,
+        "action": _here(pending_id),
+        "logout_path": urls.LOGOUT,
+    }
+    if form.blocked:
+        missing = [group for group in form.groups if group.no_preselections]
+        return page(
+            request,
+            settings,
+            "preselection_error.html",
+            status_code,
+            requested=preselection_words(missing),
+            **common,
+        )
+    return page(
+        request,
+        settings,
+        "consent.html",
+        status_code,
+        client_uri=client.client_uri if client.client_uri and is_url(client.client_uri) else None,
+        logo_uri=_our_logo(settings, client.logo_uri),
+        sandbox=client.status == "sandbox",
+        parts=form.parts,
+        choices=selection_choices(form.groups, chosen),
+        renewal=form.renewal,
+        **common,
+    )
 
 
 def _our_logo(settings: Settings, logo_uri: str | None) -> str | None:

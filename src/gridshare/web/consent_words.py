@@ -1,9 +1,11 @@
 """The authorization form's Request Sections in the Customer's words (CDS-WG3-01 §9.2.2.1,
 §9.2.2.2): per consent scope type a plain title and what it includes (from the `include_*`
-fields), and its durations from the resolved dates, never field names or ISO durations."""
+fields), and its durations from the resolved dates, never field names or ISO durations; and the
+Preselection Error's list of what the request preselected (§9.3.1)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -11,6 +13,7 @@ from typing import Any, Final
 from gridshare.config import Settings
 from gridshare.grants.durations import INFINITE
 from gridshare.grants.scopes import Catalogue
+from gridshare.grants.selections import SelectionGroup
 
 TITLES: Final = {
     "cds_rate_plan": "Your rate plans",
@@ -143,3 +146,35 @@ def date_words(settings: Settings, value: str) -> str:
     else:
         day = date.fromisoformat(value)
     return f"{day.day} {day.strftime('%B %Y')}"
+
+
+PRESELECTION_WORDS: Final = {
+    "account_numbers": "Accounts",
+    "account_programs": "Accounts in the programs",
+    "contract_numbers": "Services",
+    "service_types": "Services of the types",
+    "service_programs": "Services in the programs",
+    "servicepoint_numbers": "Service locations",
+    "servicepoint_types": "Service locations of the types",
+    "premise_numbers": "Premises",
+    "meter_numbers": "Meters",
+    "meter_types": "Meters of the types",
+    "meter_apps": "Meters with the apps",
+    "aggregation_numbers": "Groups",
+    "addresses": "Addresses",
+}
+"""What each §7.1 preselection field asks for, as the Preselection Error lists it (§9.3.1)."""
+
+SPECIAL_VALUES: Final = {"_all": "all of them", "_include_future": "and future ones"}
+
+
+def preselection_words(groups: Iterable[SelectionGroup]) -> list[str]:
+    """The resources a request preselected, one line per field, e.g. "Services: 111111, 222222"."""
+    lines: list[str] = []
+    for group in groups:
+        for field_id, values in group.requested.items():
+            shown = ", ".join(SPECIAL_VALUES.get(v, v.replace("_", " ")) for v in values)
+            line = f"{PRESELECTION_WORDS.get(field_id, field_id)}: {shown}"
+            if line not in lines:
+                lines.append(line)
+    return lines

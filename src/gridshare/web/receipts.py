@@ -7,8 +7,9 @@ the frozen copy of what was approved (confirmation number, when, the Client's na
 `client_uri` opening a new tab `rel="noopener nofollow"`, the scopes in the form's words, when the
 access ends, the Client's terms and policy links, support contact), the Grant's current status in
 plain words, what has changed since (the Client's name or link, the scopes, the end date), and a
-link to the newer receipt when one superseded it. The form shows no Customer Data (no resource
-selection exists yet), so an anonymous viewer sees nothing confidential.
+link to the newer receipt when one superseded it. The resources the Customer selected are Customer
+Data: they are listed only to that Customer logged in; anyone else sees how many there are, whether
+all and future ones were included, and a link to log in (§9.4).
 
 While the Grant's access has not ended, a Revoke button posts `urls.RECEIPTS/{key}/revoke` with
 the receipt's revoke token: no login needed (§9.4); the Grant becomes `revoked` and its tokens stop
@@ -37,12 +38,14 @@ from gridshare.grants.receipts import (
     revoke_token_ok,
 )
 from gridshare.grants.scopes import is_url, load_catalogue
+from gridshare.grants.selections import NOUNS
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.tables.clients import Client
 from gridshare.store.tables.grants import Grant
 from gridshare.store.tables.receipts import Receipt
 from gridshare.timefmt import rfc3339
 from gridshare.web.browser import PAGE_HEADERS, FormDep, notice, page
+from gridshare.web.login import current_login, login_url
 from gridshare.web.wording import local_time, status_in_words
 
 router = APIRouter(include_in_schema=False)
@@ -60,12 +63,16 @@ def show_receipt(
     grant = session.get_one(Grant, receipt.grant_id)
     apply_time(session, grant)
     context = _context(session, settings, receipt, grant)
+    login = current_login(session, settings, request)
     session.commit()
     return page(
         request,
         settings,
         "receipt.html",
         **context,
+        selections=_selections(receipt.snapshot),
+        shows_customer_data=login is not None and login.customer_id == receipt.customer_id,
+        login_link=login_url(receipt_path(key)),
         revoke_action=f"{receipt_path(key)}/revoke",
         revoke_token=revoke_token(settings, receipt),
     )
@@ -144,6 +151,14 @@ def _context(
         "changes": changes,
         "newer": newer,
     }
+
+
+def _selections(shot: dict[str, Any]) -> list[dict[str, Any]]:
+    """The snapshot's selected resources with their nouns (receipts before selections: none)."""
+    return [
+        {**picked, "noun": NOUNS.get(picked["type"], ("item", "items"))[1]}
+        for picked in shot.get("selections", [])
+    ]
 
 
 def _parse(value: str | None) -> datetime | None:

@@ -39,6 +39,11 @@ class Grant(Base):
     receipt_confirmations: Mapped[list[str]] = mapped_column(default=list)
     enabled_scope: Mapped[str] = mapped_column(String(2000))
     enabled_authorization_details: Mapped[list[Any]] = mapped_column(default=list)
+    selections: Mapped[list[Any]] = mapped_column(
+        default=list,
+        server_default="[]",
+        comment="per Selection Component: scopes, type, ids, include_future",
+    )
 
 
 class AuthorizationCode(Base):
