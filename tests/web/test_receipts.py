@@ -138,6 +138,21 @@ def test_approve_makes_a_receipt_anyone_with_the_link_can_read(w: World) -> None
     assert grant["receipt_confirmations"] == [approved.confirmation]
 
 
+@pytest.mark.req("WG3-9.4-g")
+def test_the_selected_accounts_are_shown_only_to_their_customer(w: World) -> None:
+    approved = _approve(w)
+    own = w.http.get(approved.receipt_path).text
+    assert "Your accounts included" in own
+    assert "HOME-1 — Home at home — 1 Main St, Davis, CA 95616" in own
+    w.http.cookies.clear()  # not logged in
+    anonymous = w.http.get(approved.receipt_path).text
+    assert "HOME-1" not in anonymous and "1 Main St" not in anonymous
+    assert "1 account (all of yours at the time)." in anonymous
+    login = re.search(r'<a href="([^"]+)">Log in to see which</a>', anonymous)
+    assert login is not None
+    assert login.group(1).startswith(urls.LOGIN + "?next=%2Freceipts%2F")
+
+
 def test_an_unknown_receipt_is_not_found(w: World) -> None:
     assert w.http.get(f"{RECEIPTS_PATH}/{'x' * 43}").status_code == 404
 
@@ -197,6 +212,7 @@ def test_the_receipt_email_is_enqueued_with_the_grant_and_captured_in_demo_mode(
     text = payload["text"]
     for part in (settings.utility_name, approved.confirmation, "Sunny App", "Authorized on"):
         assert part in text
+    assert "For these accounts:\n  - HOME-1 — Home at home — 1 Main St, Davis, CA 95616\n" in text
     assert f"http://testserver{approved.receipt_path}" in text
 
     assert w.http.get(urls.DEMO_MAIL).status_code == 404  # capture is off

@@ -189,10 +189,9 @@ class _Form:
             scope = " ".join(s.id for s in described_scopes(catalogue, scope, details))
         else:
             scope, details = resolved.scope, resolved.authorization_details
-        groups = selection_groups(
-            session, catalogue, customer.id, scope, details, utcnow().astimezone(settings.tz).date()
-        )
-        sections = request_sections(catalogue, settings, scope, details)
+        today = utcnow().astimezone(settings.tz).date()
+        groups = selection_groups(session, catalogue, customer.id, scope, details, today)
+        sections = request_sections(catalogue, settings, scope, details, today)
         return cls(
             catalogue,
             client,

@@ -84,7 +84,11 @@ class RequestSection:
 
 
 def request_sections(
-    catalogue: Catalogue, settings: Settings, scope: str, details: list[dict[str, Any]]
+    catalogue: Catalogue,
+    settings: Settings,
+    scope: str,
+    details: list[dict[str, Any]],
+    today: date,
 ) -> list[RequestSection]:
     """One section per requested consent scope, in request order (§9.2.1.4-b)."""
     sections = []
@@ -99,7 +103,7 @@ def request_sections(
                 scope_id=scope_id,
                 title=TITLES.get(described.type, described.name),
                 includes=_includes(entry),
-                duration=duration_words(settings, described.type, entry),
+                duration=duration_words(settings, described.type, entry, today),
             )
         )
     return sections
@@ -112,40 +116,64 @@ def _includes(entry: dict[str, Any]) -> list[str]:
     return found
 
 
-def duration_words(settings: Settings, scope_type: str, entry: dict[str, Any]) -> str | None:
-    """The Duration Component: how far back and how long (§9.2.2.2-a..d)."""
+def duration_words(
+    settings: Settings, scope_type: str, entry: dict[str, Any], today: date
+) -> str | None:
+    """The Duration Component: how far back and how long (§9.2.2.2-a..d). A date on or before
+    `today` (the utility's local date) is "now": no history, or no updates."""
     if scope_type == "cds_aggregation_consent":
         expires = entry.get("expires")
         if expires is None:
             return None
         if expires == INFINITE:
             return "Your consent lasts until you withdraw it."
+        if _day(settings, expires) <= today:
+            return (
+                "Your consent is for this request only; the app must ask you again "
+                "for later updates."
+            )
         return f"Your consent lasts until {date_words(settings, expires)}."
     if scope_type in HISTORY:
         start_field, end_field, what = HISTORY[scope_type]
         start, end = entry.get(start_field), entry.get(end_field)
         if start is None or end is None:
             return None
-        history = f"your {what} since {date_words(settings, start)}"
+        no_history = _day(settings, start) >= today
         if end == INFINITE:
-            return f"Includes {history}, and new {what} with no end date (until you stop it)."
-        return f"Includes {history}, and new {what} until {date_words(settings, end)}."
+            if no_history:
+                return f"Only new {what} from now on, with no end date (until you stop it)."
+            return f"Includes your {what} since {date_words(settings, start)}, and new {what} " + (
+                "with no end date (until you stop it)."
+            )
+        if _day(settings, end) <= today:
+            return f"Only your past {what} since {date_words(settings, start)}; no new {what}."
+        if no_history:
+            return f"Only new {what} from now on, until {date_words(settings, end)}."
+        return (
+            f"Includes your {what} since {date_words(settings, start)}, and new {what} until "
+            f"{date_words(settings, end)}."
+        )
     sync_until = entry.get("sync_until")
     if sync_until is None:
         return None
     if sync_until == INFINITE:
         return "Kept up to date with no end date (until you stop it)."
+    if _day(settings, sync_until) <= today:
+        return "A one-time copy of your current details; no updates after today."
     return f"Kept up to date until {date_words(settings, sync_until)}."
 
 
 def date_words(settings: Settings, value: str) -> str:
     """A resolved absolute date or datetime as "22 November 2027" in the utility's time zone."""
-    if "T" in value:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(settings.tz)
-        day = moment.date()
-    else:
-        day = date.fromisoformat(value)
+    day = _day(settings, value)
     return f"{day.day} {day.strftime('%B %Y')}"
+
+
+def _day(settings: Settings, value: str) -> date:
+    """A resolved absolute date or datetime as the utility's local date."""
+    if "T" in value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(settings.tz).date()
+    return date.fromisoformat(value)
 
 
 PRESELECTION_WORDS: Final = {

@@ -155,10 +155,14 @@ def _context(
 
 def _selections(shot: dict[str, Any]) -> list[dict[str, Any]]:
     """The snapshot's selected resources with their nouns (receipts before selections: none)."""
-    return [
-        {**picked, "noun": NOUNS.get(picked["type"], ("item", "items"))[1]}
-        for picked in shot.get("selections", [])
-    ]
+    shown = []
+    for picked in shot.get("selections", []):
+        singular, plural = NOUNS.get(picked["type"], ("item", "items"))
+        count = len(picked["labels"])
+        shown.append(
+            {**picked, "noun": plural, "count": f"{count} {singular if count == 1 else plural}"}
+        )
+    return shown
 
 
 def _parse(value: str | None) -> datetime | None:
