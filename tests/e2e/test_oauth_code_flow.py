@@ -111,6 +111,7 @@ def _browser_approves(authorization_url: str, username: str, password: str) -> s
     "WG1-02-3.2-i",
     "WG1-02-3.4-e",
     "WG1-02-4.2-h",
+    "WG3-9.1-a",
     "WG3-9.1.1-a",
     "WG3-9.1.1-g",
     "WG3-9.1.2-a",

@@ -291,3 +291,13 @@ def test_a_choice_keeps_only_listed_entries(session: Session, catalogue: Catalog
     assert summary["labels"] == ["A2 — ann's A2 — 100 Oak Ave #2, Davis, CA 95616"]
     assert summary["all"] is False
     assert group.choose([], include_future=False).empty
+
+
+@pytest.mark.req("WG3-9.2.3-a")
+def test_the_catalogues_selection_choices_are_the_five_selections(catalogue: Catalogue) -> None:
+    offered = set()
+    for described in catalogue.scopes.values():
+        field = described.field("authorization_form_selection_type")
+        if field is not None:
+            offered |= field.choice_ids
+    assert offered == {ACCOUNTS, CONTRACTS, SERVICE_POINTS, METERS, AGGREGATIONS}

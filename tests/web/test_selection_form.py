@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,8 +17,11 @@ from sqlalchemy import Engine, func, select
 
 from gridshare import urls
 from gridshare.config import Settings
+from gridshare.store.tables.aggregations import Aggregation, AggregationMember
 from gridshare.store.tables.contracts import ServiceContract
 from gridshare.store.tables.grants import Grant
+from gridshare.store.tables.meters import MeterDevice, MeterInstallation
+from gridshare.store.tables.servicepoints import ServicePoint, ServicePointContract
 from tests.oauth.authorization_setup import (
     ACCOUNTS,
     TEST_CUSTOMER,
@@ -184,6 +189,7 @@ def test_a_snapshot_request_says_there_will_be_no_updates(w: World) -> None:
     assert "A one-time copy of your current details; no updates after today." in html
 
 
+@pytest.mark.req("WG3-9.2.1.6-b")
 def test_decline_needs_no_selection(w: World) -> None:
     consent, html = _form(w)
     declined = _post(
@@ -192,3 +198,97 @@ def test_decline_needs_no_selection(w: World) -> None:
     assert redirect_params(declined)["error"] == "access_denied"
     with w.session() as session:
         assert session.scalar(select(func.count()).select_from(Grant)) == 0
+
+
+@pytest.mark.req("WG3-9.2.1.1-a", "WG3-9.2.1.1-d", "WG3-9.2.1.7-a", "WG3-9.2.1.7-b")
+def test_header_and_footer(w: World, settings: Settings) -> None:
+    consent, html = _form(w)
+    header = html[html.index('class="form-header"') : html.index('class="requester"')]
+    assert "Share your data with Sunny App?" in header
+    assert f"An authorization request to {escape(settings.utility_name)}." in header
+    assert "<nav" not in html, "no site navigation on the form"
+    footer = html[html.index('class="form-footer"') :]
+    switch = re.search(rf'<form method="post" action="{urls.LOGOUT}">.*?</form>', footer, re.S)
+    assert switch is not None and hidden(switch.group(0), "next") == consent
+    support = re.search(rf'<a href="{re.escape(settings.support)}"[^>]*>', footer)
+    assert support is not None and 'target="_blank"' in support.group(0)
+    logged_out = w.http.post(
+        urls.LOGOUT,
+        data={"csrf_token": hidden(switch.group(0), "csrf_token"), "next": consent},
+        follow_redirects=False,
+    )
+    assert logged_out.status_code == 303
+    back = w.http.get(consent, follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"].startswith(urls.LOGIN)
+
+
+def _meter_world(w: World) -> None:
+    """Give the test customer a service with a service location, a meter and a building group."""
+    with w.session() as session:
+        session.add(
+            ServiceContract(
+                id="sc-home",
+                account_id="acct-home",
+                contract_number="SC-77",
+                address="1 Main St, Davis, CA 95616",
+                types=["residential"],
+                status="active",
+                service_types=["electric"],
+            )
+        )
+        session.add(
+            ServicePoint(
+                id="sp-home",
+                servicepoint_number="SP-5",
+                types=["electric_point"],
+                address="1 Main St, Davis, CA 95616",
+            )
+        )
+        session.add(MeterDevice(id="m-home", meter_number="MTR-9", types=["ami_meter"]))
+        session.add(
+            Aggregation(
+                id="g-home",
+                aggregation_number="BLDG-1",
+                name="Main Street Lofts",
+                types=["building"],
+                addresses=["1 Main St, Davis, CA 95616"],
+            )
+        )
+        session.flush()
+        session.add(
+            ServicePointContract(
+                service_point_id="sp-home", contract_id="sc-home", start=date(2020, 1, 1)
+            )
+        )
+        session.add(
+            MeterInstallation(meter_id="m-home", service_point_id="sp-home", start=date(2020, 1, 1))
+        )
+        session.add(AggregationMember(aggregation_id="g-home", meter_id="m-home"))
+        session.commit()
+    set_client(w, scope=f"cds_client_admin {ACCOUNTS} cds_meters_1 cds_usage_1")
+
+
+def _entry(html: str, scope: str) -> str:
+    entry = re.search(
+        rf'<li data-text="[^"]*"><label><input type="checkbox" data-entry name="select\.{scope}"'
+        r".*?</label></li>",
+        html,
+        re.S,
+    )
+    assert entry is not None
+    return entry.group(0)
+
+
+@pytest.mark.req("WG3-9.2.3.3-a", "WG3-9.2.3.4-a", "WG3-9.2.3.5-b")
+def test_service_location_meter_and_group_entries(w: World) -> None:
+    _meter_world(w)
+    meter = _entry(_form(w, "cds_meters_1")[1], "cds_meters_1")
+    assert 'value="m-home"' in meter and "Meter MTR-9" in meter and "ami meter" in meter
+    _, html = _form(w, "cds_meters_1", authorization_form_selection_type="servicepoint_selection")
+    point = _entry(html, "cds_meters_1")
+    for shown in ('value="sp-home"', "Service location SP-5", "electric point", "1 Main St"):
+        assert shown in point
+    _, html = _form(w, "cds_usage_1", authorization_form_selection_type="aggregation_selection")
+    group = _entry(html, "cds_usage_1")
+    for shown in ('value="g-home"', "Group BLDG-1", "Main Street Lofts", "building", "1 Main St"):
+        assert shown in group
