@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.util
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -94,8 +95,14 @@ class App:
     def auth(self) -> httpx.BasicAuth:
         return httpx.BasicAuth(self.client_id, self.client_secret)
 
-    def authorization_url(self, state: str, verifier: str) -> str:
-        """A front-channel authorization request with PKCE S256 for `SCOPE`."""
+    def authorization_url(
+        self,
+        state: str,
+        verifier: str,
+        authorization_details: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """A front-channel authorization request with PKCE S256 for `SCOPE`, with
+        `authorization_details` (e.g. a preselection) when given."""
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
         query = {
             "response_type": "code",
@@ -106,7 +113,19 @@ class App:
             "code_challenge": challenge.rstrip(b"=").decode(),
             "code_challenge_method": "S256",
         }
+        if authorization_details is not None:
+            query["authorization_details"] = json.dumps(authorization_details)
         return f"{self.metadata['authorization_endpoint']}?{urlencode(query)}"
+
+    def grant(self, grant_id: str) -> dict[str, Any]:
+        """One of the sandbox Client Object's Grants, as the Grants API shows it."""
+        answer = httpx.get(
+            f"{self.metadata['cds_grants_api']}/{grant_id}",
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )
+        assert answer.status_code == 200, answer.text
+        found: dict[str, Any] = answer.json()
+        return found
 
     def grant_ids(self) -> set[str]:
         """The ids of the sandbox Client Object's Grants (Grants API, every page)."""
