@@ -292,3 +292,17 @@ def test_service_location_meter_and_group_entries(w: World) -> None:
     group = _entry(html, "cds_usage_1")
     for shown in ('value="g-home"', "Group BLDG-1", "Main Street Lofts", "building", "1 Main St"):
         assert shown in group
+
+
+@pytest.mark.req("WG3-9.2.2.1-b")
+def test_a_details_toggle_gives_each_kind_of_data_with_an_example(w: World) -> None:
+    _, html = _form(w)
+    toggle = re.search(r'<details class="data-details">(.*?)</details>', html, re.S)
+    assert toggle is not None
+    assert "<summary>See details</summary>" in toggle.group(1)
+    kinds = re.findall(r"<dt>([^<]+)</dt><dd>For example: ([^<]+)</dd>", toggle.group(1))
+    assert ("Your account numbers", "account 4100000291-9") in kinds
+    assert len(kinds) == len(
+        re.findall(r"<li>", html[: html.index("<details")].split("This includes:")[-1])
+    )
+    assert "include_" not in toggle.group(1)

@@ -1,7 +1,8 @@
 """The authorization form's Request Sections in the Customer's words (CDS-WG3-01 §9.2.2.1,
 §9.2.2.2): per consent scope type a plain title and what it includes (from the `include_*`
-fields), and its durations from the resolved dates, never field names or ISO durations; and the
-Preselection Error's list of what the request preselected (§9.3.1)."""
+fields; a "See details" toggle gives each with an example value), and its durations from the
+resolved dates, never field names or ISO durations; and the Preselection Error's list of what the
+request preselected (§9.3.1)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,42 @@ INCLUDES: Final = {
 }
 """What an `include_*` field set to true adds, in plain words (§9.2.2.1)."""
 
+EXAMPLES: Final = {
+    "include_accounts": "an account opened 3 March 2019, active",
+    "include_account_numbers": "account 4100000291-9",
+    "include_account_details": "“Jane Doe”, 274 Oak Ave, Woodland, jane@example.org",
+    "include_account_programs": "enrolled in the low-income discount since 2021",
+    "include_service_contracts": "electricity service, active since 2019",
+    "include_contract_numbers": "service 5200000123-4",
+    "include_rate_plans": "residential time-of-use rate DGE-E-TOU",
+    "include_service_contract_details": "274 Oak Ave, started 3 March 2019",
+    "include_service_programs": "demand response, eligible",
+    "include_service_points": "an electric service location",
+    "include_premises": "premise 7300001234",
+    "include_service_point_addresses": "274 Oak Ave, Woodland, CA 95695",
+    "include_coordinates": "38.6785, -121.7733",
+    "include_meter_devices": "a smart electric meter, installed 2019",
+    "include_meter_numbers": "meter 1ND-558812",
+    "include_meter_apps": "a home energy display paired with your meter",
+    "include_aggregations": "“Sycamore Court Apartments” building",
+    "include_aggregation_addresses": "1200 Sycamore Ln, Davis, CA 95616",
+    "include_bill_statements": "your bill of 5 October 2026",
+    "include_bill_statement_files": "the PDF of that bill",
+    "include_bill_statement_charges": "amount due $84.17, due 26 October 2026",
+    "include_bill_statement_programs": "a $12.00 low-income credit on that bill",
+    "include_bill_sections": "the electricity delivery section of that bill",
+    "include_bill_section_line_items": "“Peak energy 61.2 kWh at $0.52” = $31.82",
+}
+"""An example of each `include_*` field's data, for the details toggle (§9.2.2.1)."""
+
+VALUE_EXAMPLES: Final = {
+    "electric_usage_net_kwh": "0.42 kWh between 2:00 and 2:15 p.m.",
+    "electric_usage_forward_kwh": "0.61 kWh between 2:00 and 2:15 p.m.",
+    "electric_usage_reverse_kwh": "0.19 kWh sent out between 2:00 and 2:15 p.m.",
+    "natural_gas_usage_therm": "0.08 therms between 7:00 and 8:00 a.m.",
+    "water_usage_gal": "14.2 gallons between 7:00 and 8:00 a.m.",
+}
+
 VALUE_TYPES: Final = {
     "electric_usage_net_kwh": "electricity used (kWh)",
     "electric_usage_forward_kwh": "electricity taken from the grid (kWh)",
@@ -81,6 +118,8 @@ class RequestSection:
     title: str
     includes: list[str]
     duration: str | None
+    examples: list[tuple[str, str]]
+    """Each included kind of data with an example value, for the details toggle (§9.2.2.1)."""
 
 
 def request_sections(
@@ -104,6 +143,7 @@ def request_sections(
                 title=TITLES.get(described.type, described.name),
                 includes=_includes(entry),
                 duration=duration_words(settings, described.type, entry, today),
+                examples=_examples(entry),
             )
         )
     return sections
@@ -113,6 +153,18 @@ def _includes(entry: dict[str, Any]) -> list[str]:
     found = [words for field, words in INCLUDES.items() if entry.get(field) is True]
     for value_type in entry.get("include_usage_segment_value_types") or ():
         found.append(VALUE_TYPES.get(value_type, value_type.replace("_", " ")))
+    return found
+
+
+def _examples(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    found = [
+        (words, EXAMPLES[field])
+        for field, words in INCLUDES.items()
+        if entry.get(field) is True and field in EXAMPLES
+    ]
+    for value_type in entry.get("include_usage_segment_value_types") or ():
+        if value_type in VALUE_EXAMPLES:
+            found.append((VALUE_TYPES[value_type], VALUE_EXAMPLES[value_type]))
     return found
 
 
