@@ -296,6 +296,9 @@ class CustomerGraph:
         self.contracts: list[ServiceContract] = []
         self.points: dict[str, ServicePoint] = {}
         self.meters: dict[str, MeterDevice] = {}
+        self.accounts_by_id: dict[str, Account] = {}
+        self.contracts_of_account: dict[str, list[ServiceContract]] = defaultdict(list)
+        self.points_of_meter: dict[str, set[str]] = defaultdict(set)
         self.points_of_contract: dict[str, set[str]] = defaultdict(set)
         self.meters_of_point: dict[str, set[str]] = defaultdict(set)
         self.premises_of_point: dict[str, set[str]] = defaultdict(set)
@@ -315,7 +318,8 @@ class CustomerGraph:
                 .order_by(Account.account_number)
             )
         )
-        account_ids = [a.id for a in graph.accounts]
+        graph.accounts_by_id = {a.id: a for a in graph.accounts}
+        account_ids = list(graph.accounts_by_id)
         graph.contracts = list(
             session.scalars(
                 select(ServiceContract)
@@ -323,6 +327,8 @@ class CustomerGraph:
                 .order_by(ServiceContract.contract_number)
             )
         )
+        for contract in graph.contracts:
+            graph.contracts_of_account[contract.account_id].append(contract)
         contract_ids = [c.id for c in graph.contracts]
         for link in session.scalars(
             select(ServicePointContract).where(
@@ -353,6 +359,7 @@ class CustomerGraph:
             )
         ):
             graph.meters_of_point[installed.service_point_id].add(installed.meter_id)
+            graph.points_of_meter[installed.meter_id].add(installed.service_point_id)
         meter_ids = {m for meters in graph.meters_of_point.values() for m in meters}
         graph.meters = {
             m.id: m
@@ -437,8 +444,7 @@ class CustomerGraph:
         return [label(r) for r in self.resources(selection_type) if r.id in wanted]
 
     def _account(self, account: Account) -> Resource:
-        contracts = [c for c in self.contracts if c.account_id == account.id]
-        keys = _union(self._contract_keys(c) for c in contracts)
+        keys = _union(self._contract_keys(c) for c in self.contracts_of_account[account.id])
         keys["account_numbers"] = frozenset({account.account_number})
         keys["account_programs"] = frozenset(self.programs[account.id])
         keys["aggregation_numbers"] = self._aggregation_numbers(account.id)
@@ -479,7 +485,7 @@ class CustomerGraph:
         )
 
     def _meter(self, meter: MeterDevice) -> Resource:
-        points = [p for p, meters in self.meters_of_point.items() if meter.id in meters]
+        points = sorted(p for p in self.points_of_meter[meter.id] if p in self.points)
         keys = _union(self._point_own_keys(self.points[p]) for p in points)
         keys.update(self._meter_keys(meter.id))
         keys["aggregation_numbers"] = self._aggregation_numbers(meter.id)
@@ -542,7 +548,7 @@ class CustomerGraph:
         )
 
     def _account_of(self, contract: ServiceContract) -> Account:
-        return next(a for a in self.accounts if a.id == contract.account_id)
+        return self.accounts_by_id[contract.account_id]
 
     def _described(self, ids: Iterable[str]) -> list[str]:
         labels = {a.id: f"account {a.account_number}" for a in self.accounts}
