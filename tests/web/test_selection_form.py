@@ -62,6 +62,23 @@ def _post(w: World, consent: str, fields: list[tuple[str, str]]) -> Response:
     )
 
 
+def _add_contract(w: World) -> None:
+    """Give the test customer's account an electricity service."""
+    with w.session() as session:
+        session.add(
+            ServiceContract(
+                id="sc-home",
+                account_id="acct-home",
+                contract_number="SC-77",
+                address="1 Main St, Davis, CA 95616",
+                types=["residential"],
+                status="active",
+                service_types=["electric"],
+            )
+        )
+        session.commit()
+
+
 def _grants(w: World) -> list[Grant]:
     with w.session() as session:
         return list(session.scalars(select(Grant)))
@@ -159,19 +176,7 @@ def test_unmatched_preselections_without_the_error_field_show_the_form(w: World)
 
 @pytest.mark.req("WG3-9.2.3.2-a", "WG3-7.4.1-c")
 def test_service_contracts_show_number_services_account_and_address(w: World) -> None:
-    with w.session() as session:
-        session.add(
-            ServiceContract(
-                id="sc-home",
-                account_id="acct-home",
-                contract_number="SC-77",
-                address="1 Main St, Davis, CA 95616",
-                types=["residential"],
-                status="active",
-                service_types=["electric"],
-            )
-        )
-        session.commit()
+    _add_contract(w)
     set_client(w, scope=f"cds_client_admin {ACCOUNTS} {CONTRACTS}")
     _, html = _form(w, CONTRACTS)
     entry = re.search(r'<li data-text="[^"]*"><label>.*?</label></li>', html, re.S)
@@ -224,18 +229,8 @@ def test_header_and_footer(w: World, settings: Settings) -> None:
 
 def _meter_world(w: World) -> None:
     """Give the test customer a service with a service location, a meter and a building group."""
+    _add_contract(w)
     with w.session() as session:
-        session.add(
-            ServiceContract(
-                id="sc-home",
-                account_id="acct-home",
-                contract_number="SC-77",
-                address="1 Main St, Davis, CA 95616",
-                types=["residential"],
-                status="active",
-                service_types=["electric"],
-            )
-        )
         session.add(
             ServicePoint(
                 id="sp-home",

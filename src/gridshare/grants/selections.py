@@ -438,11 +438,6 @@ class CustomerGraph:
             if a.aggregation_number in wanted
         ]
 
-    def described(self, selection_type: str, ids: Iterable[str]) -> list[str]:
-        """Plain labels for the ids of a Selection, in list order (for receipts)."""
-        wanted = set(ids)
-        return [label(r) for r in self.resources(selection_type) if r.id in wanted]
-
     def _account(self, account: Account) -> Resource:
         keys = _union(self._contract_keys(c) for c in self.contracts_of_account[account.id])
         keys["account_numbers"] = frozenset({account.account_number})
