@@ -22,7 +22,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 
-from gridshare.oauth.errors import OAuthError, invalid_request
+from gridshare.api.errors import OAuthError, invalid_request
 
 DEFAULT_LIMIT: Final = 1024 * 1024
 """The largest body an API takes unless it says otherwise (1 MiB)."""

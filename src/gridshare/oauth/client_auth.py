@@ -19,9 +19,9 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gridshare.api.errors import invalid_client, invalid_request
 from gridshare.config import Settings
 from gridshare.grants.secrets import digest, same
-from gridshare.oauth.errors import invalid_client, invalid_request
 from gridshare.oauth.rate_limit import per_client
 from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client, Credential

@@ -3,7 +3,7 @@
 Every call needs a `cds_client_admin` token (§5); it sees the Client Objects of its own
 registration and nothing else (another registration's object is 404, as if it did not exist).
 
-Listing (§5.3): newest `cds_modified` first, paged with `oauth.pagination`, filter `client_ids`.
+Listing (§5.3): newest `cds_modified` first, paged with `api.pagination`, filter `client_ids`.
 
 Updating (§5.5) is RFC 7592 §2.2: `PUT` the whole object to its `cds_client_uri`.
 - Modifiable: redirect_uris, client_name, client_uri, logo_uri, scope, contacts, tos_uri,
@@ -46,6 +46,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gridshare import urls
+from gridshare.api.bearer import ClientAdminDep
+from gridshare.api.errors import OAuthError
+from gridshare.api.pagination import CursorQuery, Order, paginate, where_listed
 from gridshare.config import Settings
 from gridshare.grants import tokens
 from gridshare.grants.authorization_details import RequestRejected, resolve_request
@@ -62,10 +65,7 @@ from gridshare.grants.messages import changelog, create_message
 from gridshare.grants.scopes import CLIENT_ADMIN, GRANT_ADMIN_TYPE, Catalogue, load_catalogue
 from gridshare.grants.secrets import digest
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.oauth.bearer import ClientAdminDep
 from gridshare.oauth.bodies import json_object
-from gridshare.oauth.errors import OAuthError
-from gridshare.oauth.pagination import CursorQuery, Order, paginate, where_listed
 from gridshare.oauth.responses import find_or_404, json_response, listing
 from gridshare.store.db import utcnow
 from gridshare.store.jsontext import to_bytes

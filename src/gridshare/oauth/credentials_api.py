@@ -5,7 +5,7 @@ its own registration and nothing else (another registration's Credential is 404)
 
 The Credential object (§7.1) shows the secret itself (kept sealed, see `grants.secrets`) and
 `client_secret_expires_at` as Unix seconds, 0 for never. Listing (§7.3): newest `modified` first,
-paged with `oauth.pagination`; filters `credential_ids`, `client_ids` and `after`/`before` (RFC 3339
+paged with `api.pagination`; filters `credential_ids`, `client_ids` and `after`/`before` (RFC 3339
 bounds on `created`, inclusive; `before` without fractional seconds includes its whole second, as
 `created` is shown to the second).
 
@@ -32,16 +32,16 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gridshare import urls
+from gridshare.api.bearer import ClientAdminDep
+from gridshare.api.errors import invalid_request
+from gridshare.api.pagination import CursorQuery, Order, created_between, paginate, where_listed
 from gridshare.config import Settings
 from gridshare.grants import tokens
 from gridshare.grants.clients import DISABLED, new_credential
 from gridshare.grants.messages import changelog
 from gridshare.grants.secrets import Sealer
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.oauth.bearer import ClientAdminDep
 from gridshare.oauth.bodies import json_object
-from gridshare.oauth.errors import invalid_request
-from gridshare.oauth.pagination import CursorQuery, Order, created_between, paginate, where_listed
 from gridshare.oauth.responses import find_or_404, json_response, listing
 from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client, Credential

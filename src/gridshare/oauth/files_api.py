@@ -7,7 +7,7 @@ customer-data one) is 403 `insufficient_scope` (RFC 6750 §3.1). The token reach
 named by its Grants' `enabled_authorization_details` (`grants.files.files_for_token`); any other
 file is 404, as if it did not exist.
 
-Listing (§9.2): newest `modified` first, paged with `oauth.pagination`, `file_ids` filter
+Listing (§9.2): newest `modified` first, paged with `api.pagination`, `file_ids` filter
 (space-separated; blank is 400). A file's `uri` (§9.3) gives its object, its `download_uri` (§9.4)
 its bytes with `Content-Type` = `mime_type` and `Content-Disposition: attachment`.
 """
@@ -22,13 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from gridshare import urls
+from gridshare.api.bearer import BearerDep
+from gridshare.api.errors import OAuthError, insufficient_scope
+from gridshare.api.pagination import CursorQuery, Order, paginate, where_listed
 from gridshare.config import Settings
 from gridshare.grants.files import FileAccess, file_sizes, files_for_token, files_scope_ids
 from gridshare.grants.scopes import load_catalogue
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.oauth.bearer import BearerDep
-from gridshare.oauth.errors import OAuthError, insufficient_scope
-from gridshare.oauth.pagination import CursorQuery, Order, paginate, where_listed
 from gridshare.oauth.responses import NO_STORE, json_response, listing
 from gridshare.store.tables.messages import ServerFile
 from gridshare.timefmt import rfc3339

@@ -21,7 +21,7 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from gridshare.oauth.errors import OAuthError, invalid_request
+from gridshare.api.errors import OAuthError, invalid_request
 
 FORM_LIMIT: Final = 64 * 1024
 """The largest form body these endpoints read (64 KiB: authorization_details fits easily)."""

@@ -3,7 +3,7 @@
 Every call needs a `cds_client_admin` token (§8); it sees the Grants of every Client Object in its
 own registration and nothing else (another registration's Grant is 404, as if it did not exist).
 
-Listing (§8.4): newest `modified` first, paged with `oauth.pagination`; the filters `grant_ids`,
+Listing (§8.4): newest `modified` first, paged with `api.pagination`; the filters `grant_ids`,
 `parents`, `statuses`, `client_ids`, `scopes` (a scope-string token or an `authorization_details`
 type), `receipt_confirmations` (space-separated lists) and `after`/`before` (RFC 3339 datetimes
 bounding `created`, inclusive) intersect. A blank filter is 400.
@@ -37,6 +37,16 @@ from sqlalchemy import ColumnElement, Select, String, Text, cast, literal, or_, 
 from sqlalchemy.orm import Session
 
 from gridshare import urls
+from gridshare.api.bearer import ClientAdminDep
+from gridshare.api.errors import OAuthError, invalid_request
+from gridshare.api.pagination import (
+    CursorQuery,
+    Order,
+    created_between,
+    paginate,
+    space_list,
+    where_listed,
+)
 from gridshare.config import Settings
 from gridshare.grants import durations
 from gridshare.grants.authorization_details import (
@@ -48,17 +58,7 @@ from gridshare.grants.grants import ENDED, grant_json, grant_uri, grants_json, s
 from gridshare.grants.messages import changelog
 from gridshare.grants.scopes import DATE_KINDS, Catalogue, load_catalogue
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.oauth.bearer import ClientAdminDep
 from gridshare.oauth.bodies import json_object
-from gridshare.oauth.errors import OAuthError, invalid_request
-from gridshare.oauth.pagination import (
-    CursorQuery,
-    Order,
-    created_between,
-    paginate,
-    space_list,
-    where_listed,
-)
 from gridshare.oauth.responses import find_or_404, json_response, listing
 from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client

@@ -3,7 +3,7 @@
 Every call needs a `cds_client_admin` token (§6); it sees its own registration's Messages and
 nothing else (another registration's Message is 404).
 
-Listing (§6.8): three lists, each newest `modified` first and paged on its own (`oauth.pagination`)
+Listing (§6.8): three lists, each newest `modified` first and paged on its own (`api.pagination`)
 with its own cursor parameter (`outstanding_cursor`, `unread_cursor`, `read_cursor`): `outstanding`
 (status open or pending), `unread` and `read`. A page link fills only its own list; the other two
 are empty with null links. The `message_ids` filter applies to all three.
@@ -47,16 +47,16 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from gridshare import urls
+from gridshare.api.bearer import ClientAdminDep
+from gridshare.api.errors import OAuthError, invalid_request
+from gridshare.api.pagination import Order, paginate, where_listed
 from gridshare.config import Settings
 from gridshare.grants.authorization_details import RequestRejected, resolve_request
 from gridshare.grants.clients import SANDBOX, client_uri
 from gridshare.grants.messages import create_message
 from gridshare.grants.scopes import is_url, load_catalogue
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.oauth.bearer import ClientAdminDep
 from gridshare.oauth.bodies import json_object
-from gridshare.oauth.errors import OAuthError, invalid_request
-from gridshare.oauth.pagination import Order, paginate, where_listed
 from gridshare.oauth.responses import find_or_404, json_response
 from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client

@@ -23,12 +23,12 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from gridshare import urls
+from gridshare.api.errors import OAuthError, invalid_request
 from gridshare.grants.pushed_requests import Parameters, push
 from gridshare.grants.scopes import load_catalogue
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.authorize import InvalidRequest, Refused, validate
 from gridshare.oauth.client_auth import authenticate
-from gridshare.oauth.errors import OAuthError, invalid_request
 from gridshare.oauth.form import MEDIA_TYPE, NoStoreRoute, read_pairs
 from gridshare.oauth.rate_limit import per_address, per_client
 

@@ -23,9 +23,9 @@ from typing import Final
 
 from fastapi import Request
 
+from gridshare.api.errors import OAuthError
 from gridshare.config import Settings
 from gridshare.http import SettingsDep
-from gridshare.oauth.errors import OAuthError
 
 MAX_KEYS: Final = 100_000
 

@@ -16,11 +16,11 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Response
 
 from gridshare import urls
+from gridshare.api.errors import OAuthError
 from gridshare.grants.clients import InvalidClientMetadata, client_json, register
 from gridshare.grants.scopes import load_catalogue
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bodies import json_object
-from gridshare.oauth.errors import OAuthError
 from gridshare.oauth.rate_limit import per_address
 from gridshare.oauth.responses import json_response
 

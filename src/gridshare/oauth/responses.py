@@ -14,8 +14,8 @@ from fastapi import Response
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from gridshare.oauth.errors import OAuthError
-from gridshare.oauth.pagination import Page
+from gridshare.api.errors import OAuthError
+from gridshare.api.pagination import Page
 from gridshare.store.jsontext import to_bytes
 
 T = TypeVar("T")

@@ -38,6 +38,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gridshare import urls
+from gridshare.api.errors import OAuthError, invalid_client, invalid_request
 from gridshare.config import Settings
 from gridshare.grants import tokens
 from gridshare.grants.authorization_details import (
@@ -53,7 +54,6 @@ from gridshare.grants.secrets import digest, new_id, same
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth import pkce
 from gridshare.oauth.client_auth import authenticate
-from gridshare.oauth.errors import OAuthError, invalid_client, invalid_request
 from gridshare.oauth.form import Form, NoStoreRoute
 from gridshare.oauth.rate_limit import per_address, per_client
 from gridshare.oauth.responses import json_response

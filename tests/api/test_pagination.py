@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from gridshare.api.pagination import Order, paginate
 from gridshare.app import create_app
 from gridshare.config import Settings
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.oauth.pagination import Order, paginate
 from gridshare.store.tables.clients import Registration
 from gridshare.store.tables.messages import Message
 

@@ -11,9 +11,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
+from gridshare.api.errors import insufficient_scope, invalid_token
 from gridshare.grants import tokens
 from gridshare.http import SessionDep
-from gridshare.oauth.errors import insufficient_scope, invalid_token
 from gridshare.store.tables.clients import Client
 from gridshare.store.tables.grants import Token
 

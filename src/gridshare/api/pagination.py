@@ -32,8 +32,8 @@ from fastapi import Query, Request
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from gridshare.api.errors import invalid_request
 from gridshare.config import Settings
-from gridshare.oauth.errors import invalid_request
 
 T = TypeVar("T")
 
