@@ -11,7 +11,19 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from gridshare import __version__
-from gridshare.cds import coverage, server_metadata
+from gridshare.cds import (
+    accounts,
+    aggregations,
+    billsections,
+    billstatements,
+    coverage,
+    eacs,
+    meterdevices,
+    server_metadata,
+    servicecontracts,
+    servicepoints,
+    usage_segments,
+)
 from gridshare.config import Settings
 from gridshare.grants.scopes import load_catalogue
 from gridshare.oauth import (
@@ -70,6 +82,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(token.router)
     app.include_router(introspect.router)
     app.include_router(revoke.router)
+    app.include_router(accounts.router)
+    app.include_router(aggregations.router)
+    app.include_router(eacs.router)
+    app.include_router(billstatements.router)
+    app.include_router(billsections.router)
+    app.include_router(servicecontracts.router)
+    app.include_router(servicepoints.router)
+    app.include_router(meterdevices.router)
+    app.include_router(usage_segments.router)
     for face in (authorize, par, login, consent, outcome, receipts, apps, demo_mail, developers):
         app.include_router(face.router)
     app.add_exception_handler(HTTPException, _http_error)

@@ -9,8 +9,21 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DefaultPurpose(BaseModel):
+    """A Purpose the server gives every Client Object (CDS-WG3-01 §8.2, §8.3); Clients cannot
+    change or remove it. Checked like any Purpose (`grants.purposes`) when it is used."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=100)
+    name: str
+    content: str
+    related_uri: str | None = None
+    related_name: str | None = None
 
 
 class Settings(BaseSettings):
@@ -78,6 +91,14 @@ class Settings(BaseSettings):
     )
     scopes_file: Path | None = Field(
         default=None, description="Scope catalogue JSON; default: the bundled grants/scopes.json"
+    )
+    scenarios: str = Field(
+        default="all",
+        description="CDS-WG3-01 §4 Scenarios whose scopes are offered: comma-separated ids or all",
+    )
+    default_purposes: tuple[DefaultPurpose, ...] = Field(
+        default=(),
+        description="JSON list of the server's default Purposes (CDS-WG3-01 §8.3); default none",
     )
 
     @field_validator("base_url")

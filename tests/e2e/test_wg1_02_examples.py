@@ -76,6 +76,7 @@ CLIENT_KEYS = {
     "cds_server_metadata",
 }
 AUTHORIZING_CLIENT_KEYS = CLIENT_KEYS | {
+    "cds_purposes",  # CDS-WG3-01 §8.1
     "cds_default_scope",
     "cds_default_redirect_uri",
     "cds_default_authorization_details",
@@ -212,6 +213,19 @@ def _replay(http: httpx.Client, live: Settings) -> None:
             "cds_timezone",
             "revocation_endpoint_auth_methods_supported",
             "introspection_endpoint_auth_methods_supported",
+            # CDS-WG3-01 §5 extends this object with the Customer Data API fields
+            "cds_customerdata_version",
+            "cds_accounts_api",
+            "cds_servicecontracts_api",
+            "cds_servicepoints_api",
+            "cds_meterdevices_api",
+            "cds_billstatement_api",
+            "cds_billsection_api",
+            "cds_aggregations_api",
+            "cds_usagesegments_api",
+            "cds_usagesegments_additional_value_types",
+            "cds_eacs_api",
+            "cds_eac_formats",
         },
     )
     assert set(REGISTRATION_SCOPE.split()) <= set(server["cds_scope_descriptions"])

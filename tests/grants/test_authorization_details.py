@@ -17,6 +17,7 @@ from gridshare.grants.authorization_details import (
     InvalidAuthorizationDetails,
     InvalidScope,
     Requested,
+    encryption_keys,
     for_grant,
     parse_authorization_details,
     resolve_request,
@@ -245,6 +246,37 @@ def test_one_jwk_for_the_whole_request(settings: Settings) -> None:
         _resolve(catalogue, settings, details=json.dumps([{"type": ACCOUNTS, "jwk": bad}]))
 
 
+@pytest.mark.req("WG3-7.4.6-b", "WG3-7.4.6-c")
+def test_a_jwk_is_checked_when_requested(settings: Settings) -> None:
+    key = ECKey.generate_key("P-256")
+    public = key.as_dict(private=False) | {"use": "enc"}
+    two_scopes = parse_catalogue(with_sample())
+    with pytest.raises(InvalidAuthorizationDetails, match="same jwk"):
+        # the sample scope's jwk defaults to null: a key and a null differ too
+        _resolve(
+            two_scopes,
+            settings,
+            details=json.dumps([{"type": ACCOUNTS, "jwk": public}, {"type": SAMPLE}]),
+        )
+    catalogue = load_catalogue(settings)
+    private = key.as_dict(private=True) | {"use": "enc"}
+    for bad, problem in ((private, "private members d"), (public | {"alg": "RSA1_5"}, "alg")):
+        with pytest.raises(InvalidAuthorizationDetails, match=f"{ACCOUNTS}: jwk: .*{problem}"):
+            _resolve(catalogue, settings, details=json.dumps([{"type": ACCOUNTS, "jwk": bad}]))
+
+
+@pytest.mark.req("WG3-7.4.6-d")
+def test_encryption_keys_are_the_distinct_non_null_jwks() -> None:
+    key = ECKey.generate_key("P-256").as_dict(private=False) | {"use": "enc"}
+    reordered = dict(reversed(list(key.items())))
+    other = ECKey.generate_key("P-256").as_dict(private=False) | {"use": "enc"}
+    assert encryption_keys([]) == ()
+    assert encryption_keys([{"type": ACCOUNTS, "jwk": None}, {"type": BILLS}]) == ()
+    entries = [{"type": ACCOUNTS, "jwk": key}, {"type": BILLS, "jwk": reordered}]
+    assert encryption_keys(entries) == (key,)
+    assert encryption_keys([*entries, {"type": SAMPLE, "jwk": other}]) == (key, other)
+
+
 @pytest.mark.req("WG3-7.4.2-b")
 def test_merge_selection_with_names_another_merging_scope(settings: Settings) -> None:
     catalogue = load_catalogue(settings)
@@ -298,6 +330,7 @@ def test_a_customer_grant_keeps_what_was_granted_not_the_form_controls(settings:
             "include_account_programs": True,
             "include_aggregations": False,
             "sync_until": "infinite",
+            "purpose": None,
             "jwk": None,
         }
     ]

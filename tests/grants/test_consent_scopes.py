@@ -344,6 +344,7 @@ def test_field_objects_have_the_section_7_formats(catalogue: Catalogue) -> None:
         "error_if_no_preselections": {"boolean"},
         "allow_scope_modifications": {"boolean"},
         "jwk": {"jwk_or_null"},
+        "purpose": {"choice_or_null"},
     }
     history = {"statement_date_start", "start_date", "segment_start"}
     for scope_id in SECTIONS:
@@ -359,8 +360,8 @@ def test_field_objects_have_the_section_7_formats(catalogue: Catalogue) -> None:
             assert f.historical == (f.id in history), where
             if f.id == "jwk":
                 assert f.default is None
-            if f.id == "purpose":
-                pytest.fail("no Purposes are offered yet (§7.4.4)")
+            if f.id == "purpose":  # its choices are the Client's Purposes (§7.4.4)
+                assert f.default is None and not f.choices, where
 
 
 @pytest.mark.req("WG3-4.1-f", "WG3-4.2-f", "WG3-4.4-g", "WG3-4.8-b", "WG3-4.9-b")
@@ -428,7 +429,6 @@ def test_resolved_durations(catalogue: Catalogue, settings: Settings) -> None:
         ("cds_bill_statements_1", "include_usage_segments", True),
         ("cds_service_bills_1", "include_usage_segments", True),
         ("cds_aggregation_consent_1", "jwk", None),
-        ("cds_usage_1", "purpose", "x"),
     ],
 )
 @pytest.mark.req("WG3-6.1.1-a", "WG3-6.1.4-a", "WG3-6.1.7-a", "WG3-6.1.8-a")

@@ -175,7 +175,7 @@ def test_the_account_list_scope_takes_customer_authorizations(
 
 @pytest.mark.req("WG1-02-3.5-a", "WG1-02-3.5-b", "WG1-02-3.6-b")
 def test_registration_field_for_the_company_name(settings: Settings) -> None:
-    [field] = load_catalogue(settings).registration_fields_json(settings).values()
+    field = load_catalogue(settings).registration_fields_json(settings)["company_name"]
     assert field == {
         "id": "company_name",
         "type": "registration_field",
@@ -544,6 +544,31 @@ def test_jwk_values_are_public_encryption_keys() -> None:
         {"kty": "oct", "k": "c2VjcmV0", "use": "enc"},
     ):
         with pytest.raises(FieldValueError, match="jwk"):
+            _check("jwk", bad)
+
+
+@pytest.mark.filterwarnings("ignore:Key size should be")  # the 1024-bit RSA key
+@pytest.mark.req("WG3-2-b", "WG3-7.4.6-c")
+def test_jwk_values_are_keys_we_can_encrypt_to() -> None:
+    ec = _public(ECKey.generate_key("P-256"), use="enc")
+    rsa = RSAKey.generate_key(2048)
+    rsa_members = rsa.as_dict(private=True)
+    for good in (
+        ec | {"alg": "ECDH-ES"},
+        ec | {"key_ops": ["deriveKey"]},
+        _public(rsa, use="enc", alg="RSA-OAEP", key_ops=["wrapKey"]),
+    ):
+        assert _check("jwk", good) == good
+    for bad, problem in (
+        (_public(rsa, use="enc") | {m: rsa_members[m] for m in ("p", "q")}, "private members p, q"),
+        (_public(rsa, use="enc") | {"dp": rsa_members["dp"]}, "private members dp"),
+        (_public(rsa, use="enc", alg="RSA1_5"), "alg must be one of RSA-OAEP-256, RSA-OAEP"),
+        (ec | {"alg": "A256KW"}, "alg must be one of ECDH-ES"),
+        (ec | {"key_ops": ["decrypt"]}, "key_ops must allow"),
+        (ec | {"key_ops": "deriveKey"}, "key_ops must allow"),
+        (_public(RSAKey.generate_key(1024), use="enc"), "at least 2048 bits"),
+    ):
+        with pytest.raises(FieldValueError, match=f"^jwk: .*{problem}"):
             _check("jwk", bad)
 
 

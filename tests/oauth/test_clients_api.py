@@ -531,3 +531,106 @@ def test_an_unchanged_put_writes_no_changelog(
     assert answer.status_code == 200
     assert answer.json() == accounts
     assert len(_messages(engine)) == before
+
+
+PURPOSE = {
+    "id": "",
+    "name": "Energy audit",
+    "content": "We use your usage to score your home.\nNothing else.",
+    "related_uri": "https://app.example/terms",
+    "related_name": "Our terms",
+    "scopes_supported": [],
+}
+SERVER_PURPOSE = {"id": "default-01", "name": "Default", "content": "Any purpose."}
+
+
+@pytest.mark.req("WG3-8.1-a", "WG3-8.2-a", "WG3-8.2-b", "WG3-8.2-c")
+def test_purposes_are_added_changed_and_removed_but_defaults_stay(
+    make_http: HttpFactory, engine: Engine
+) -> None:
+    http = make_http(default_purposes=(SERVER_PURPOSE,))
+    admin = register(http)
+    accounts = clients_by_scope(http, admin)[ACCOUNTS]
+    default = {**SERVER_PURPOSE, "related_uri": None, "scopes_supported": [ACCOUNTS]}
+    assert accounts["cds_purposes"] == {"default-01": default}
+    tampered = {**default, "content": "Changed by the client", "scopes_supported": []}
+    body = _modifiable(accounts) | {
+        "cds_purposes": {"default-01": tampered, "new-1": PURPOSE | {"id": "mine"}}
+    }
+    answer = _put(http, admin, accounts, body)
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()["cds_purposes"]
+    assert shown["default-01"] == default
+    (added_id,) = set(shown) - {"default-01"}
+    assert added_id not in ("mine", "new-1", "")
+    assert shown[added_id] == PURPOSE | {"id": added_id, "scopes_supported": [ACCOUNTS]}
+    logged = [m for m in _messages(engine) if m.related_uri == accounts["cds_client_uri"]]
+    assert "cds_purposes" in logged[-1].description
+
+    edited = shown[added_id] | {"id": "renamed", "content": "Edited.", "scopes_supported": []}
+    answer = _put(http, admin, accounts, body | {"cds_purposes": {added_id: edited}})
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()["cds_purposes"]
+    assert shown[added_id]["content"] == "Edited."
+    assert (shown[added_id]["id"], shown[added_id]["scopes_supported"]) == (added_id, [ACCOUNTS])
+    assert shown["default-01"] == default  # left out, but a default is not removed
+
+    answer = _put(http, admin, accounts, body | {"cds_purposes": {}})
+    assert answer.json()["cds_purposes"] == {"default-01": default}
+
+
+@pytest.mark.parametrize(
+    "purpose",
+    [
+        PURPOSE | {"content": "   "},
+        PURPOSE | {"related_name": None},
+        PURPOSE | {"related_name": "two\nlines"},
+        PURPOSE | {"related_uri": "not a url"},
+        "just words",
+    ],
+)
+@pytest.mark.req("WG3-8.3-a", "WG3-8.2-c")
+def test_an_invalid_purpose_is_refused_and_changes_nothing(
+    http: TestClient, admin: Admin, purpose: Any
+) -> None:
+    accounts = clients_by_scope(http, admin)[ACCOUNTS]
+    body = _modifiable(accounts) | {
+        "client_name": "Renamed",
+        "cds_purposes": {"new": purpose},
+    }
+    answer = _put(http, admin, accounts, body)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_client_metadata"
+    again = http.get(urlsplit(accounts["cds_client_uri"]).path, headers=admin.headers).json()
+    assert again == accounts
+
+
+@pytest.mark.req("WG3-7.4.4-a")
+def test_only_objects_taking_authorizations_have_purposes(http: TestClient, admin: Admin) -> None:
+    objects = clients_by_scope(http, admin)
+    assert objects[ACCOUNTS]["cds_purposes"] == {}
+    grant_admin = objects[GRANT_ADMIN]
+    assert "cds_purposes" not in grant_admin
+    body = _modifiable(grant_admin) | {"cds_purposes": {"new": PURPOSE}}
+    answer = _put(http, admin, grant_admin, body)
+    assert answer.status_code == 400
+    assert "response_types" in answer.json()["error_description"]
+
+
+@pytest.mark.req("WG3-7.4.4-b")
+def test_default_authorization_details_may_name_a_purpose_of_the_object(
+    http: TestClient, admin: Admin
+) -> None:
+    accounts = clients_by_scope(http, admin)[ACCOUNTS]
+    answer = _put(http, admin, accounts, _modifiable(accounts) | {"cds_purposes": {"n": PURPOSE}})
+    purposes = answer.json()["cds_purposes"]
+    (purpose_id,) = purposes
+    keep = _modifiable(answer.json()) | {"cds_purposes": purposes}
+    details = [{"type": ACCOUNTS, "purpose": purpose_id}]
+    answer = _put(http, admin, accounts, keep | {"cds_default_authorization_details": details})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["cds_default_authorization_details"][0]["purpose"] == purpose_id
+    details = [{"type": ACCOUNTS, "purpose": "someone-elses"}]
+    answer = _put(http, admin, accounts, keep | {"cds_default_authorization_details": details})
+    assert answer.status_code == 400
+    assert "purpose" in answer.json()["error_description"]

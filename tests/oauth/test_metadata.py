@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 
 from gridshare.app import create_app
 from gridshare.config import Settings
+from gridshare.demo.supply import EAC_FORMAT
+from gridshare.grants.direct_scopes import REQUIRED as DIRECT
 from tests.grants.catalogue_samples import SAMPLE, bundled, with_sample, write
 
 AS_METADATA = "/.well-known/oauth-authorization-server"
@@ -165,8 +167,10 @@ def test_optional_fields_follow_the_catalogue(
 ) -> None:
     data = with_sample()
     scopes = data["cds_scope_descriptions"]
-    for key in [k for k, s in scopes.items() if s["response_types_supported"]]:
-        del scopes[key]  # every Customer consent scope
+    for key in [
+        k for k, s in scopes.items() if s["response_types_supported"] or s["type"] in DIRECT
+    ]:
+        del scopes[key]  # every Customer consent scope and Direct Access scope
     del scopes["cds_server_provided_files_1"]
     custom = settings.model_copy(update={"scopes_file": write(tmp_path / "s.json", data)})
     metadata = _get(TestClient(create_app(custom, engine)))
@@ -181,7 +185,7 @@ def test_optional_fields_follow_the_catalogue(
     assert metadata["code_challenge_methods_supported"] == []
     assert metadata["scopes_supported"] == ["cds_client_admin", "cds_grant_admin_1", SAMPLE]
     # Registration fields are listed whether or not a scope asks for them (a superset of §3.2-k).
-    assert list(metadata["cds_registration_fields"]) == ["company_name"]
+    assert list(metadata["cds_registration_fields"]) == ["company_name", "internal_review"]
     price = next(
         f
         for f in metadata["cds_scope_descriptions"][SAMPLE][
@@ -221,3 +225,74 @@ def test_the_metadata_is_public_but_rate_limited_per_address(
     assert [client.get(AS_METADATA).status_code for _ in range(3)] == [200, 200, 200]
     refused = client.get(AS_METADATA)
     assert refused.status_code == 429 and "retry-after" in refused.headers
+
+
+CUSTOMER_DATA_APIS = {
+    "cds_accounts_api": "/cds-api/v1/accounts",
+    "cds_servicecontracts_api": "/cds-api/v1/servicecontracts",
+    "cds_servicepoints_api": "/cds-api/v1/servicepoints",
+    "cds_meterdevices_api": "/cds-api/v1/meterdevices",
+    "cds_billstatement_api": "/cds-api/v1/billstatements",
+    "cds_billsection_api": "/cds-api/v1/billsections",
+    "cds_aggregations_api": "/cds-api/v1/aggregations",
+    "cds_usagesegments_api": "/cds-api/v1/usagesegments",
+    "cds_eacs_api": "/cds-api/v1/eacs",
+}
+
+
+@pytest.mark.req("WG3-5-a", "WG3-5-b", "WG3-5-c", "WG3-5-d")
+def test_the_customer_data_version_and_apis_are_listed(client: TestClient) -> None:
+    metadata = _get(client)
+    assert metadata["cds_customerdata_version"] == "v1"
+    for key, path in CUSTOMER_DATA_APIS.items():
+        assert metadata[key] == f"http://testserver{path}", key
+    assert metadata["cds_usagesegments_additional_value_types"] == {}
+    formats = metadata["cds_eac_formats"]
+    assert EAC_FORMAT in formats  # every eac_format the demo's certificates carry
+    for key, described in formats.items():
+        assert described["id"] == key
+        assert described["name"] and described["description"]
+        assert _path(described["documentation"]) == "/developers/oauth"
+
+
+def _only(settings: Settings, tmp_path: Path, *keep: str) -> Settings:
+    data = bundled()
+    scopes = data["cds_scope_descriptions"]
+    for key in [k for k in scopes if k not in {"cds_client_admin", "cds_grant_admin_1", *keep}]:
+        del scopes[key]
+    return settings.model_copy(update={"scopes_file": write(tmp_path / "s.json", data)})
+
+
+@pytest.mark.req("WG3-5-a", "WG3-5-b", "WG3-5-c", "WG3-5-d")
+def test_each_api_follows_the_include_fields_of_the_offered_scopes(
+    tmp_path: Path, settings: Settings, engine: Engine
+) -> None:
+    # Bill Statements Query implies include_bill_statements and offers include_accounts.
+    custom = _only(settings, tmp_path, "cds_query_bill_statements_1")
+    metadata = _get(TestClient(create_app(custom, engine)))
+    assert metadata["cds_customerdata_version"] == "v1"
+    listed = {key for key in CUSTOMER_DATA_APIS if key in metadata}
+    assert listed == {"cds_billstatement_api", "cds_accounts_api"}
+    assert "cds_usagesegments_additional_value_types" not in metadata
+    assert "cds_eac_formats" not in metadata
+
+
+@pytest.mark.req("WG3-5-b", "WG3-5-c")
+def test_a_scope_that_implies_usage_brings_the_usage_segments_api(
+    tmp_path: Path, settings: Settings, engine: Engine
+) -> None:
+    # Meter Usage (§6.1.9) has no include_usage_segments field: its type includes the data.
+    custom = _only(settings, tmp_path, "cds_usage_1")
+    metadata = _get(TestClient(create_app(custom, engine)))
+    assert metadata["cds_usagesegments_api"] == "http://testserver/cds-api/v1/usagesegments"
+    assert metadata["cds_usagesegments_additional_value_types"] == {}
+    assert "cds_eacs_api" not in metadata and "cds_eac_formats" not in metadata
+
+
+@pytest.mark.req("WG3-5-a")
+def test_without_customer_data_scopes_only_the_version_is_listed(
+    tmp_path: Path, settings: Settings, engine: Engine
+) -> None:
+    metadata = _get(TestClient(create_app(_only(settings, tmp_path), engine)))
+    assert metadata["cds_customerdata_version"] == "v1"
+    assert not {key for key in CUSTOMER_DATA_APIS if key in metadata}

@@ -3,6 +3,7 @@ CSRF token, and answers a request once (CDS-WG3-01 §9.1.1, §9.1.2)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -195,3 +196,68 @@ def test_approval_after_the_client_was_disabled_redirects_with_the_error(w: Worl
     )
     assert redirect_params(response)["error"] == "unauthorized_client"
     assert _grants(w) == 0
+
+
+PURPOSE_ID = "p0123456789abcdef"
+PURPOSE = {
+    "name": "Audit",
+    "content": "To score your home.\n  <b>Nothing</b> else.",
+    "related_uri": "https://sunny.example/terms",
+    "related_name": "Our data terms",
+}
+
+
+def _form_with_purpose(w: World, purpose: str | None) -> str:
+    set_client(w, purposes={PURPOSE_ID: PURPOSE})
+    details = json.dumps([{"type": ACCOUNTS, "purpose": purpose}])
+    consent = w.consent_path(w.authorize(w.query(authorization_details=details)))
+    w.log_in(*TEST_CUSTOMER, consent)
+    page = w.http.get(consent)
+    assert page.status_code == 200
+    return page.text
+
+
+@pytest.mark.req(
+    "WG3-9.2.2.4-a",
+    "WG3-9.2.2.4-b",
+    "WG3-9.2.2.4-c",
+    "WG3-9.2.2.4-d",
+    "WG3-7.4.4-c",
+    "WG3-9.2.1.4-d",
+)
+def test_the_purpose_component_shows_the_clients_words_as_text(w: World) -> None:
+    html = _form_with_purpose(w, PURPOSE_ID)
+    block = re.search(r'<div class="purpose" data-purpose="[^"]+">(.*?)</div>\n</div>', html, re.S)
+    assert block is not None
+    part = block.group(1)
+    assert "For this purpose (written by Sunny App" in part
+    content = re.search(r'<div class="purpose-content" style="([^"]*)">(.*)', part, re.S)
+    assert content is not None
+    style = content.group(1)
+    for rule in ("white-space: pre-wrap", "word-break: break-word", "overflow: scroll"):
+        assert rule in style
+    assert "max-height: 15em" in style and "line-height: 1.5em" in style  # 10 lines
+    assert "min-height" not in style
+    assert content.group(2).startswith(
+        'To score your home.\n  &lt;b&gt;Nothing&lt;/b&gt; else. <a href="https://sunny.example/terms"'
+    )
+    link = re.search(r'<a href="https://sunny.example/terms"[^>]*>Our data terms</a>', part)
+    assert link is not None
+    assert 'target="_blank"' in link.group(0) and 'rel="noopener"' in link.group(0)
+    # the Purpose Component comes last in its Request Section, after the Selection Component
+    assert html.index("purpose-content") > html.index("data-selection")
+
+
+@pytest.mark.req("WG3-7.4.4-c", "WG3-9.2.1.4-d")
+def test_no_purpose_component_without_a_purpose(w: World) -> None:
+    assert "For this purpose" not in _form_with_purpose(w, None)
+    _, html = _logged_in_form(w)
+    assert "For this purpose" not in html
+
+
+@pytest.mark.req("WG3-7.4.4-b")
+def test_a_purpose_the_client_does_not_have_is_refused(w: World) -> None:
+    set_client(w, purposes={PURPOSE_ID: PURPOSE})
+    details = f'[{{"type": "{ACCOUNTS}", "purpose": "someone-elses"}}]'
+    answer = redirect_params(w.authorize(w.query(authorization_details=details)))
+    assert answer["error"] == "invalid_authorization_details"

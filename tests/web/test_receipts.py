@@ -3,6 +3,7 @@ over HTTP through the real authorize -> login -> Approve flow."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -310,3 +311,30 @@ def test_the_receipt_keeps_what_was_approved_and_shows_what_changed(w: World) ->
     assert "What has changed since you approved" in html
     assert "Sunny App" in html and "Sunny Renamed" in html
     assert 'href="https://sunny.example/"' in html  # the link shown when approving stays
+
+
+@pytest.mark.req("WG3-9.4-f", "WG3-9.4-e")
+def test_the_receipt_keeps_the_purpose_shown_on_the_form(w: World) -> None:
+    purpose = {
+        "name": "Audit",
+        "content": "To score your home.\nNothing else.",
+        "related_uri": "https://sunny.example/terms",
+        "related_name": "Our data terms",
+    }
+    set_client(w, purposes={"p1": purpose})
+    details = json.dumps([{"type": "cds_accounts_1", "purpose": "p1"}])
+    answer = redirect_params(w.approve_as(*TEST_CUSTOMER, w.query(authorization_details=details)))
+    assert "code" in answer
+    set_client(w, purposes={"p1": purpose | {"content": "Changed later."}})
+    with w.session() as session:
+        receipt = session.scalars(select(Receipt)).one()
+        mail = session.scalars(select(OutboxItem).where(OutboxItem.kind == "email")).one()
+        assert receipt.snapshot["purpose"][0]["content"] == purpose["content"]
+        path = re.search(r"http://testserver(/receipts/\S+)", mail.payload["text"])
+        assert path is not None
+        assert "score your home" not in mail.payload["text"]  # not reviewed: never mailed
+    html = w.http.get(path.group(1)).text
+    assert "To score your home.\nNothing else." in html and "Changed later." not in html
+    assert "written by Sunny App" in html
+    link = re.search(r'<a href="https://sunny.example/terms"[^>]*>Our data terms</a>', html)
+    assert link is not None and 'rel="noopener nofollow"' in link.group(0)

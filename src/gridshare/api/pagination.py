@@ -23,7 +23,7 @@ import binascii
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -48,19 +48,22 @@ CursorQuery = Annotated[
 """The `cursor` query parameter of a listing."""
 
 
+Value = datetime | date | str
+"""A sort key's value: the sort columns are never null (coalesce a nullable one)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """The objects after (`forward`: older) or before (newer) the object at (`moment`, `key`) in
-    listing order, `inclusive` of that object or not."""
+    """The objects after (`forward`) or before the object at `values` in listing order,
+    `inclusive` of that object or not."""
 
-    moment: datetime
-    key: str
+    values: tuple[Value, ...]
     forward: bool
     inclusive: bool = False
 
     def other_side(self) -> Cursor:
         """The objects on the other side of the same gap."""
-        return Cursor(self.moment, self.key, not self.forward, not self.inclusive)
+        return Cursor(self.values, not self.forward, not self.inclusive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,23 +76,52 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class SortKey:
+    """One column of a listing order; `name` is the attribute of a listed item holding its value."""
+
+    column: ColumnElement[Any] | QueryableAttribute[Any]
+    name: str
+    descending: bool = False
+
+
 class Order:
-    """A listing order: newest `moment` first, then by `key` (a unique id) ascending."""
+    """A listing order by `keys`, the last one unique. `Order(moment, key)` is the CDS-WG1-02
+    order: newest `moment` first, then by `key` ascending."""
 
-    moment: QueryableAttribute[datetime]
-    key: QueryableAttribute[str]
+    def __init__(
+        self,
+        moment: QueryableAttribute[datetime] | None = None,
+        key: QueryableAttribute[str] | None = None,
+        *,
+        keys: tuple[SortKey, ...] = (),
+    ) -> None:
+        if moment is not None and key is not None:
+            keys = (SortKey(moment, moment.key, True), SortKey(key, key.key))
+        if not keys:
+            raise ValueError("an Order needs sort keys")
+        self.keys = keys
 
-    def position(self, item: object) -> tuple[datetime, str]:
+    def position(self, item: object) -> tuple[Value, ...]:
         """Where `item` sits in this order."""
-        return getattr(item, self.moment.key), getattr(item, self.key.key)
+        return tuple(getattr(item, k.name) for k in self.keys)
+
+    def clauses(self, forward: bool) -> list[Any]:
+        """ORDER BY clauses for reading forward (listing order) or backward."""
+        return [k.column.desc() if k.descending == forward else k.column.asc() for k in self.keys]
 
     def beyond(self, cursor: Cursor) -> ColumnElement[bool]:
         """The rows on the cursor's side of its position."""
-        if cursor.forward:
-            later_key = self.key >= cursor.key if cursor.inclusive else self.key > cursor.key
-            return or_(self.moment < cursor.moment, and_(self.moment == cursor.moment, later_key))
-        earlier_key = self.key <= cursor.key if cursor.inclusive else self.key < cursor.key
-        return or_(self.moment > cursor.moment, and_(self.moment == cursor.moment, earlier_key))
+        alternatives = []
+        for i, key in enumerate(self.keys):
+            equal = [k.column == v for k, v in zip(self.keys[:i], cursor.values, strict=False)]
+            value = cursor.values[i]
+            after = (key.column < value) if key.descending == cursor.forward else key.column > value
+            alternatives.append(and_(*equal, after))
+        if cursor.inclusive:
+            alternatives.append(
+                and_(*(k.column == v for k, v in zip(self.keys, cursor.values, strict=True)))
+            )
+        return or_(*alternatives)
 
 
 def paginate(
@@ -110,10 +142,7 @@ def paginate(
     position = decode_cursor(cursor, parameter)
     forward = position is None or position.forward
     window = query if position is None else query.where(order.beyond(position))
-    if forward:
-        window = window.order_by(order.moment.desc(), order.key.asc())
-    else:
-        window = window.order_by(order.moment.asc(), order.key.desc())
+    window = window.order_by(*order.clauses(forward))
     limit = settings.page_size
     items = list(session.scalars(window.limit(limit + 1)))
     more = len(items) > limit
@@ -121,8 +150,8 @@ def paginate(
     if not forward:
         items.reverse()
     if items:
-        before = Cursor(*order.position(items[0]), forward=False)
-        after = Cursor(*order.position(items[-1]), forward=True)
+        before = Cursor(order.position(items[0]), forward=False)
+        after = Cursor(order.position(items[-1]), forward=True)
     elif position is not None:
         # An empty page (its objects since changed or gone) still links to both sides of it.
         before = position if not forward else position.other_side()
@@ -164,7 +193,7 @@ def page_url(
 
 
 def encode_cursor(cursor: Cursor) -> str:
-    raw = orjson.dumps([cursor.forward, cursor.inclusive, cursor.moment.isoformat(), cursor.key])
+    raw = orjson.dumps([cursor.forward, cursor.inclusive, [_tagged(v) for v in cursor.values]])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -174,18 +203,42 @@ def decode_cursor(value: str | None, parameter: str = CURSOR) -> Cursor | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        forward, inclusive, moment, key = orjson.loads(raw)
-        at = datetime.fromisoformat(moment)
+        forward, inclusive, tagged = orjson.loads(raw)
         if not (isinstance(forward, bool) and isinstance(inclusive, bool)):
             raise TypeError(forward, inclusive)
-        if not isinstance(key, str) or at.tzinfo is None:
-            raise ValueError(key, moment)
+        if not isinstance(tagged, list) or not tagged:
+            raise TypeError(tagged)
+        values = tuple(_untagged(v) for v in tagged)
     except (binascii.Error, ValueError, TypeError) as error:
         raise invalid_request(
             f"{parameter} is not a page position this server gave out; follow the listing's "
             f"next and previous links as they are, or leave {parameter} out"
         ) from error
-    return Cursor(at, key, forward, inclusive)
+    return Cursor(values, forward, inclusive)
+
+
+def _tagged(value: Value) -> list[str]:
+    if isinstance(value, datetime):
+        return ["t", value.isoformat()]
+    if isinstance(value, date):
+        return ["d", value.isoformat()]
+    return ["s", value]
+
+
+def _untagged(tagged: Any) -> Value:
+    kind, text = tagged
+    if not isinstance(text, str):
+        raise TypeError(text)
+    if kind == "t":
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            raise ValueError(text)
+        return moment
+    if kind == "d":
+        return date.fromisoformat(text)
+    if kind == "s":
+        return text
+    raise ValueError(kind)
 
 
 def space_list(name: str, raw: str | None) -> list[str] | None:

@@ -41,6 +41,7 @@ from gridshare.grants.authorization_details import (
 )
 from gridshare.grants.codes import issue_code
 from gridshare.grants.grants import create_grant, set_status
+from gridshare.grants.purposes import usable_for
 from gridshare.grants.receipts import issue_receipt
 from gridshare.grants.scopes import Catalogue, ScopeDescription
 from gridshare.grants.secrets import digest, new_secret
@@ -219,6 +220,7 @@ def approve(
                 allowed_scopes=set(client.scope.split()),
                 settings=settings,
                 now=utcnow(),
+                purposes=usable_for(settings, catalogue, client),
             )
         except RequestRejected as error:
             raise AuthorizationRefused(error.error, error.description) from error

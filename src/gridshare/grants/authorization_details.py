@@ -11,13 +11,16 @@ overrides it (§3.3.2, §3.3.3): the scope appears once, described by its entrie
 
 Two cross-entry rules of CDS-WG3-01 are enforced here because they are about the request as a
 whole: every entry's `jwk` must be the same (§7.4.6), and `merge_selection_with` must name another
-requested scope that names a merge too (§7.4.2). The per-scope request rules of §6.1 (fields that
+requested scope that names a merge too (§7.4.2). A non-null `purpose` (§7.4.4) must name one of
+the Client's Purposes whose `scopes_supported` lists the entry's scope (`purposes`, from
+`grants.purposes.usable`). The per-scope request rules of §6.1 (fields that
 must not be null, §6.1.10's fixed values) live in `consent_scopes`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +30,7 @@ import orjson
 
 from gridshare.config import Settings
 from gridshare.grants import consent_scopes
+from gridshare.grants.purposes import PURPOSE_FIELD
 from gridshare.grants.scopes import Catalogue, FieldValueError, ScopeDescription
 
 PRESELECTION_FIELDS: Final = frozenset(
@@ -117,13 +121,16 @@ def resolve_request(
     allowed_scopes: set[str],
     settings: Settings,
     now: datetime,
+    purposes: Mapping[str, frozenset[str]] | None = None,
 ) -> Requested:
     """Validate a scope string plus authorization_details and resolve them into one request.
 
-    `allowed_scopes` are the scopes the client may use (its Client Object's `scope`). Callers
+    `allowed_scopes` are the scopes the client may use (its Client Object's `scope`); `purposes`
+    its Purposes by id with the scopes each supports (none given: `purpose` must be null). Callers
     substitute their defaults (e.g. `cds_default_scope`) before calling; asking for nothing is
     `invalid_scope`.
     """
+    purposes = purposes or {}
     order: list[str] = []
     for scope_id in (scope or "").split():
         described = catalogue.get(scope_id)
@@ -146,7 +153,9 @@ def resolve_request(
                 f"this client is not registered for scope {owner.id!r} "
                 f"(authorization_details type {entry['type']!r})"
             )
-        entries.setdefault(owner.id, []).append(_resolve_entry(owner, entry, settings, now))
+        entries.setdefault(owner.id, []).append(
+            _resolve_entry(owner, entry, settings, now, purposes)
+        )
         if owner.id not in order:
             order.append(owner.id)
     if not order:
@@ -159,7 +168,9 @@ def resolve_request(
         elif described.authorization_details_types_supported:
             details_type = described.authorization_details_types_supported[0]
             if described.fields_for(details_type):
-                resolved.append(_resolve_entry(described, {"type": details_type}, settings, now))
+                resolved.append(
+                    _resolve_entry(described, {"type": details_type}, settings, now, purposes)
+                )
     _check_across(catalogue, order, resolved)
     return Requested(" ".join(order), resolved)
 
@@ -176,6 +187,20 @@ def for_grant(catalogue: Catalogue, requested: Requested) -> Requested:
     return Requested(requested.scope, kept)
 
 
+def encryption_keys(entries: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """The distinct non-null `jwk` values (CDS-WG3-01 §7.4.6) of a Grant's entries, in order.
+
+    Feed it the entries that give access (`enabled_authorization_details`); the result is what an
+    Access carries as `jwks` and what `cds.jwe.encrypt_for` encrypts to (empty: plain HTTPS).
+    """
+    keys: dict[bytes, dict[str, Any]] = {}
+    for entry in entries:
+        jwk = entry.get("jwk")
+        if jwk is not None:
+            keys.setdefault(orjson.dumps(jwk, option=orjson.OPT_SORT_KEYS), dict(jwk))
+    return tuple(keys.values())
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -188,7 +213,11 @@ def _check_entry_shape(entry: Any) -> None:
 
 
 def _resolve_entry(
-    scope: ScopeDescription, entry: dict[str, Any], settings: Settings, now: datetime
+    scope: ScopeDescription,
+    entry: dict[str, Any],
+    settings: Settings,
+    now: datetime,
+    purposes: Mapping[str, frozenset[str]],
 ) -> dict[str, Any]:
     details_type = entry["type"]
     fields = scope.fields_for(details_type)
@@ -208,6 +237,9 @@ def _resolve_entry(
             value = described.default
         else:
             continue
+        if described.id == PURPOSE_FIELD:
+            resolved[described.id] = _purpose(scope, value, purposes)
+            continue
         try:
             resolved[described.id] = described.validate(value, tz=settings.tz, now=now)
         except FieldValueError as error:
@@ -216,6 +248,19 @@ def _resolve_entry(
     if problem is not None:
         raise InvalidAuthorizationDetails(problem)
     return resolved
+
+
+def _purpose(scope: ScopeDescription, value: Any, purposes: Mapping[str, frozenset[str]]) -> Any:
+    """§7.4.4: null, or the id of a Purpose of the Client whose scopes_supported lists the scope."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or scope.id not in purposes.get(value, frozenset()):
+        usable = sorted(key for key, scopes in purposes.items() if scope.id in scopes)
+        raise InvalidAuthorizationDetails(
+            f"{scope.id}: purpose must be null or the id of one of this Client's cds_purposes "
+            f"that supports the scope ({', '.join(usable) or 'none does'})"
+        )
+    return value
 
 
 def _check_across(catalogue: Catalogue, order: list[str], entries: list[dict[str, Any]]) -> None:

@@ -17,7 +17,10 @@ RFC 7591 metadata we keep: client_name, client_uri, logo_uri, tos_uri, policy_ur
 `redirect_uris` are ignored (§4.1), and so are grant_types, response_types and
 token_endpoint_auth_method (the server sets them per object from the scopes) and any metadata
 we do not understand (RFC 7591 §2). Registration field values arrive under their `field_name`
-(§4.1) and appear on the Client Objects of the scopes that ask for them.
+(§4.1) and appear on the Client Objects of the scopes that ask for them; those of the
+CDS-WG3-01 §5.1 `purposes` formats become Purposes in the objects' `cds_purposes` instead (§8.1).
+Objects with `response_types` show `cds_purposes` (`grants.purposes`: the server's defaults and
+the Client's own).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from gridshare import urls
 from gridshare.config import Settings
-from gridshare.grants import consent_scopes
+from gridshare.grants import consent_scopes, purposes
 from gridshare.grants.messages import changelog, create_message
 from gridshare.grants.scopes import (
     CLIENT_ADMIN,
@@ -41,6 +44,7 @@ from gridshare.grants.scopes import (
     FieldValueError,
     ScopeDescription,
     is_url,
+    load_catalogue,
 )
 from gridshare.grants.secrets import Sealer, digest, new_id, new_secret
 from gridshare.store.db import utcnow
@@ -59,6 +63,9 @@ MAX_NAME: Final = 200
 MAX_URL: Final = 500
 MAX_CONTACTS: Final = 20
 MAX_CONTACT: Final = 320
+PURPOSES_FORMATS: Final = ("purposes", "purposes_or_null")
+"""CDS-WG3-01 §5.1: registration fields whose Purposes become the Client Objects' `cds_purposes`
+(with server-made ids), not fields of their own."""
 
 
 class InvalidClientMetadata(ValueError):
@@ -228,6 +235,7 @@ def client_json(settings: Settings, client: Client) -> dict[str, Any]:
             "cds_default_scope": client.default_scope or "",
             "cds_default_redirect_uri": client.default_redirect_uri,
             "cds_default_authorization_details": list(client.default_authorization_details or []),
+            "cds_purposes": purposes.client_purposes(settings, load_catalogue(settings), client),
         }
     return body | dict(client.extra)
 
@@ -290,6 +298,7 @@ def approve_for_production(
         status_options=[PRODUCTION, DISABLED],
         default_scope=sandbox.default_scope,
         default_authorization_details=sandbox.default_authorization_details,
+        purposes=dict(sandbox.purposes),
         extra=dict(sandbox.extra),
     )
     old_default = default_redirect_uri(settings, sandbox.client_id)
@@ -426,7 +435,22 @@ def _client_for(
         for s in group
         for f in (*s.registration_requirements, *s.registration_optional)
     }
-    client.extra = {k: v for k, v in field_values.items() if k in wanted}
+    given_purposes = {
+        f.field_name
+        for f in catalogue.registration_fields.values()
+        if f.format in PURPOSES_FORMATS and f.field_name is not None and f.field_name in wanted
+    }
+    client.extra = {
+        k: v for k, v in field_values.items() if k in wanted and k not in given_purposes
+    }
+    client.purposes = purposes.added(
+        {},
+        [
+            purposes.check_purpose(item)
+            for name in sorted(given_purposes)
+            for item in field_values.get(name) or []
+        ],
+    )
     return client
 
 
@@ -462,6 +486,7 @@ def _new_client(
         authorization_details_types=[],
         status=status,
         status_options=status_options,
+        purposes={},
         extra={},
     )
 

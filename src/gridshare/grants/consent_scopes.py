@@ -201,6 +201,30 @@ RULES: Final[dict[str, ConsentRules]] = {
 }
 
 
+IMPLIED: Final[dict[str, tuple[str, ...]]] = {
+    "cds_rate_plan": ("include_service_contracts", "include_rate_plans"),
+    "cds_account_programs": ("include_accounts", "include_account_programs"),
+    "cds_service_programs": ("include_service_contracts", "include_service_programs"),
+    "cds_accounts": ("include_accounts",),
+    "cds_service_contracts": ("include_accounts", "include_service_contracts"),
+    "cds_meters": ("include_meter_devices",),
+    "cds_bill_statements": (
+        "include_bill_statements",
+        "include_accounts",
+        "include_account_numbers",
+    ),
+    "cds_service_bills": (
+        "include_bill_sections",
+        "include_accounts",
+        "include_account_numbers",
+        "include_service_contracts",
+        "include_contract_numbers",
+    ),
+    "cds_usage": ("include_usage_segments",),
+}
+"""The fields each type treats as included `true`: the data it gives by default (§6.1.x)."""
+
+
 def problems(scope: ScopeDescription) -> list[str]:
     """How `scope` breaks its §6.1.x section (empty when it is not a consent type or is fine)."""
     rules = RULES.get(scope.type)

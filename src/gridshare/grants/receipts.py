@@ -8,14 +8,15 @@
   server can link the receipt from the outcome page, the connected-apps page and older receipts);
 - freezes what the Customer approved (`snapshot`): the Client's name and link, the scopes in the
   words the authorization form used, the authorization details, the selected resources, the
-  dates, the terms. The receipt
+  dates, the terms, and the Purposes the form showed (`purpose`: `grants.purposes.shown`, their
+  content copied, never looked up again). The receipt
   page shows this copy, never the Client's current values (and shows those beside it if changed);
 - marks the Grant's earlier receipts as superseded by this one;
 - when the Customer has an email address, enqueues the notification email (outbox kind `email`,
   DESIGN rule 5) in the same transaction: the branded entity's name, the confirmation number, the
   receipt link, and (RECOMMENDED) date and time, Client name, a scope summary and the selected
-  resources (at most 10 per list). There is no Purpose content yet (the form shows none), so
-  none is ever mailed.
+  resources (at most 10 per list). Purposes written by Clients apply without the server's review,
+  so Purpose content is never mailed (§9.4 allows only reviewed content).
 
 Revoking from a receipt needs no login (§9.4): the form carries `revoke_token`, an HMAC of the
 receipt under the server key, so a page elsewhere cannot post the revocation blind.
@@ -33,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridshare.config import Settings
+from gridshare.grants import purposes
 from gridshare.grants.grants import access_ends
 from gridshare.grants.scopes import Catalogue, is_url
 from gridshare.grants.secrets import Sealer, digest, new_secret, server_key
@@ -163,7 +165,7 @@ def snapshot(
         "not_before": _time(grant.not_before),
         "ends": _time(access_ends(grant)),
         "selections": selected,
-        "purpose": None,
+        "purpose": purposes.shown(settings, catalogue, client, grant.authorization_details) or None,
         "support_url": settings.support,
     }
 

@@ -38,6 +38,7 @@ from gridshare.grants.authorization_details import RequestRejected, for_grant, r
 from gridshare.grants.clients import ApprovalError, approve_for_production, client_uri
 from gridshare.grants.grants import GRANTS_PATH, create_grant
 from gridshare.grants.messages import changelog, create_message
+from gridshare.grants.purposes import usable_for
 from gridshare.grants.scopes import load_catalogue
 from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client
@@ -162,6 +163,7 @@ def _approve_grants(session: Session, settings: Settings, request: Message) -> M
                 allowed_scopes=set(target.scope.split()),
                 settings=settings,
                 now=now,
+                purposes=usable_for(settings, catalogue, target),
             )
         except (RequestRejected, KeyError, TypeError) as error:
             raise ReviewError(

@@ -34,11 +34,17 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from joserfc.errors import JoseError
-from joserfc.jwk import JWKRegistry
+from joserfc.jwk import JWKRegistry, RSAKey
 
 from gridshare.config import Settings
-from gridshare.grants import consent_scopes, durations
+from gridshare.grants import consent_scopes, direct_scopes, durations, scenarios
 from gridshare.grants.durations import INFINITE, DurationError, Kind
+from gridshare.grants.purposes import (
+    PURPOSE_FIELD,
+    PurposeError,
+    check_registration_value,
+    default_choices,
+)
 from gridshare.store.db import utcnow
 
 DEFAULT_FILE: Final = Path(__file__).with_name("scopes.json")
@@ -89,9 +95,10 @@ DATE_KINDS: Final[dict[str, Kind]] = {
 
 REGISTRATION_FORMATS: Final = frozenset(
     f"{base}{suffix}"
-    for base in ("string", "url", "email", "boolean", "image", "pdf")
+    for base in ("string", "url", "email", "boolean", "image", "pdf", "purposes")
     for suffix in ("", "_or_null")
 )
+"""§3.7 formats, plus CDS-WG3-01 §5.1 `purposes` and `purposes_or_null`."""
 REGISTRATION_TYPES: Final = frozenset(
     {
         "registration_field",
@@ -124,8 +131,35 @@ CLIENT_OBJECT_FIELDS: Final = frozenset(
 
 VALUE_TYPES_FIELD: Final = "include_usage_segment_value_types"
 """CDS-WG3-01 §7.2.8.1: its choices carry `usagesegment_format` (§5.2), no other choices do."""
+VALUE_TYPES: Final = frozenset(
+    {
+        "electric_usage",
+        "electric_demand",
+        "electric_supply_mix",
+        "water_usage",
+        "natural_gas_usage",
+        "fuel_oil_usage",
+        "cost",
+        "meter_readings",
+    }
+)
+"""CDS-WG3-01 §10.8.5 Value Types: a `usagesegment_format` `type` must be one of them, since the
+server metadata's `cds_usagesegments_additional_value_types` is empty (§5)."""
 
 JWK_ENCRYPTION_CURVES: Final = {"EC": {"P-256", "P-384", "P-521"}, "OKP": {"X25519", "X448"}}
+JWK_ENCRYPTION_ALGORITHMS: Final[dict[str, tuple[str, ...]]] = {
+    "EC": ("ECDH-ES+A256KW", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW"),
+    "OKP": ("ECDH-ES+A256KW", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW"),
+    "RSA": ("RSA-OAEP-256", "RSA-OAEP"),
+}
+"""CDS-WG3-01 §7.4.6: the JWE `alg` values we encrypt with, by `kty`; the first is used unless
+the key's own `alg` names another of its row (RSA1_5 is never used)."""
+JWK_PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+"""RFC 7518 §6.2.2, §6.3.2, §6.4 and RFC 8037 §2: members only a private or secret key has."""
+JWK_ENCRYPTION_OPS: Final = frozenset({"encrypt", "wrapKey", "deriveKey", "deriveBits"})
+"""RFC 7517 §4.3 `key_ops` values that let a public key encrypt (or agree) a content key."""
+RSA_MINIMUM_BITS: Final = 2048
+"""RFC 7518 §4.2 and §4.3: RSA keys for RSA-OAEP must be at least 2048 bits."""
 
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,100}")
 """RFC 6749 §3.3 scope-token characters (no spaces, quotes or backslashes)."""
@@ -220,6 +254,8 @@ class FieldDescription:
             body["minimum"] = self.minimum
         if self.choices:
             body["choices"] = [choice.to_json(settings) for choice in self.choices]
+        if self.id == PURPOSE_FIELD:
+            body["choices"] = default_choices(settings)
         return body
 
 
@@ -312,6 +348,12 @@ class RegistrationField:
             if not isinstance(value, bool):
                 raise FieldValueError(f"{self.field_name} must be true or false")
             return value
+        if base == "purposes":
+            try:
+                check_registration_value(value, str(self.field_name))
+            except PurposeError as error:
+                raise FieldValueError(str(error)) from error
+            return value
         if not isinstance(value, str):
             raise FieldValueError(f"{self.field_name} must be a string")
         if base in ("image", "pdf"):
@@ -371,12 +413,28 @@ class Catalogue:
 
 
 def load_catalogue(settings: Settings) -> Catalogue:
-    """The catalogue in `settings.scopes_file` (or the bundled one), read once per process.
+    """The catalogue in `settings.scopes_file` (or the bundled one), read once per process, with
+    the scopes the enabled CDS-WG3-01 §4 Scenarios offer (`settings.scenarios`, see `scenarios`).
 
-    `create_app` calls it at startup, so a broken file stops the server there; an edited file
-    takes effect at the next start.
+    `create_app` calls it at startup, so a broken file or an unknown Scenario id stops the server
+    there (`CatalogueError`, `ScenarioError`); an edited file takes effect at the next start.
     """
-    return _load((settings.scopes_file or DEFAULT_FILE).resolve())
+    return _offered(
+        (settings.scopes_file or DEFAULT_FILE).resolve(), scenarios.enabled(settings.scenarios)
+    )
+
+
+@lru_cache(maxsize=8)
+def _offered(path: Path, scenario_ids: tuple[str, ...]) -> Catalogue:
+    catalogue = _load(path)
+    return replace(
+        catalogue,
+        scopes={
+            key: scope
+            for key, scope in catalogue.scopes.items()
+            if scenarios.offers(scope.type, scenario_ids)
+        },
+    )
 
 
 @lru_cache(maxsize=8)
@@ -535,6 +593,11 @@ def _scope(where: _Where, key: str, value: Any) -> ScopeDescription:
     ids = [f.id for f in parsed]
     if len(set(ids)) != len(ids):
         raise where.fail("authorization_details_fields_supported lists a field id twice")
+    if PURPOSE_FIELD in ids and not body["response_types_supported"]:
+        raise where.fail(
+            f"{PURPOSE_FIELD} is offered only where response_types_supported is not empty "
+            "(CDS-WG3-01 §7.4.4)"
+        )
     scope = ScopeDescription(
         id=key,
         type=where.text(body, "type"),
@@ -616,9 +679,9 @@ def _check_scope_rules(where: _Where, scope: ScopeDescription) -> None:
     for key, expected in fixed.items():
         if getattr(scope, key) != expected:
             raise where.fail(f"{key} must be {_show(expected)} for type {scope.type} (§3.3)")
-    consent = consent_scopes.problems(scope)
-    if consent:
-        raise where.fail(f"{consent[0]} (CDS-WG3-01)")
+    wg3 = consent_scopes.problems(scope) or direct_scopes.problems(scope)
+    if wg3:
+        raise where.fail(f"{wg3[0]} (CDS-WG3-01)")
 
 
 _ADMIN_SHAPE: Final[dict[str, Any]] = {
@@ -710,6 +773,13 @@ def _field(where: _Where, value: Any, types: tuple[str, ...]) -> FieldDescriptio
 
 
 def _choices(where: _Where, body: dict[str, Any], fmt: str) -> tuple[Choice, ...]:
+    if body["id"] == PURPOSE_FIELD:
+        if fmt != "choice_or_null" or body["is_required"] is not False or "choices" in body:
+            raise where.fail(
+                f"{PURPOSE_FIELD} has format choice_or_null, is_required false and no choices: "
+                "its choices are the Client's Purposes (CDS-WG3-01 §7.4.4)"
+            )
+        return ()
     if fmt not in CHOICE_FORMATS:
         if "choices" in body:
             raise where.fail(f"choices apply only to {', '.join(sorted(CHOICE_FORMATS))}")
@@ -743,6 +813,12 @@ def _choices(where: _Where, body: dict[str, Any], fmt: str) -> tuple[Choice, ...
             raise where.fail(
                 f"choice {parsed.id!r} needs a usagesegment_format object with id and type "
                 "(CDS-WG3-01 §5.2)"
+            )
+        value_type = usage_format.get("type") if isinstance(usage_format, dict) else None
+        if value_types and value_type not in VALUE_TYPES:
+            raise where.fail(
+                f"choice {parsed.id!r}: usagesegment_format type {value_type!r} is not "
+                f"one of {', '.join(sorted(VALUE_TYPES))} (CDS-WG3-01 §10.8.5)"
             )
         if not value_types and "usagesegment_format" in parsed.extra:
             raise where.fail(f"usagesegment_format belongs only to {VALUE_TYPES_FIELD} choices")
@@ -988,24 +1064,43 @@ def _choice_list_value(f: FieldDescription, value: Any, _tz: ZoneInfo, _now: dat
     return value
 
 
-def _jwk_value(f: FieldDescription, value: Any, _tz: ZoneInfo, _now: datetime) -> Any:
-    """A JWK Public Encryption Key (§2): a public key with `use` "enc" we can encrypt to."""
+def encryption_jwk_problem(value: Any) -> str | None:
+    """Why `value` is not a JWK Public Encryption Key (§2) we can encrypt to (CDS-WG3-01 §7.4.6):
+    a public key (no private members) with `use` "enc", a supported `kty`/`crv`, an `alg` (if
+    any) we use and `key_ops` (if any) that allow encryption; None when it is one."""
     if not isinstance(value, dict):
-        raise FieldValueError(f"{f.id} must be a JWK object or null")
+        return "must be a JWK object or null"
     if value.get("use") != "enc":
-        raise FieldValueError(f'{f.id} must have "use": "enc" (an encryption key)')
+        return 'must have "use": "enc" (an encryption key)'
+    private = sorted(JWK_PRIVATE_MEMBERS.intersection(value))
+    if private:
+        return f"must be a public key (it holds private members {', '.join(private)})"
     kty = value.get("kty")
-    curves = JWK_ENCRYPTION_CURVES.get(kty) if isinstance(kty, str) else None
-    if kty != "RSA" and (curves is None or value.get("crv") not in curves):
-        raise FieldValueError(
-            f"{f.id}: supported encryption keys are EC P-256/P-384/P-521, RSA, OKP X25519/X448"
-        )
+    algorithms = JWK_ENCRYPTION_ALGORITHMS.get(kty) if isinstance(kty, str) else None
+    if algorithms is None or (
+        kty != "RSA" and value.get("crv") not in JWK_ENCRYPTION_CURVES[str(kty)]
+    ):
+        return "supported encryption keys are EC P-256/P-384/P-521, RSA, OKP X25519/X448"
+    if "alg" in value and value["alg"] not in algorithms:
+        return f"a {kty} key's alg must be one of {', '.join(algorithms)}"
+    key_ops = value.get("key_ops")
+    if key_ops is not None and (
+        not isinstance(key_ops, list) or not JWK_ENCRYPTION_OPS.intersection(key_ops)
+    ):
+        return f"key_ops must allow one of {', '.join(sorted(JWK_ENCRYPTION_OPS))}"
     try:
         key = JWKRegistry.import_key(value)
     except (JoseError, ValueError, TypeError, KeyError) as error:
-        raise FieldValueError(f"{f.id} is not a valid JWK: {error}") from error
-    if key.is_private:
-        raise FieldValueError(f"{f.id} must be a public key (it holds private parameters)")
+        return f"is not a valid JWK: {error}"
+    if isinstance(key, RSAKey) and key.public_key.key_size < RSA_MINIMUM_BITS:
+        return f"an RSA key must have at least {RSA_MINIMUM_BITS} bits"
+    return None
+
+
+def _jwk_value(f: FieldDescription, value: Any, _tz: ZoneInfo, _now: datetime) -> Any:
+    problem = encryption_jwk_problem(value)
+    if problem is not None:
+        raise FieldValueError(f"{f.id}: {problem}")
     return value
 
 

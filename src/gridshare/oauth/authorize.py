@@ -55,6 +55,7 @@ from gridshare.grants.authorization_details import (
     parse_authorization_details,
     resolve_request,
 )
+from gridshare.grants.purposes import usable_for
 from gridshare.grants.pushed_requests import Parameters, RequestUriError, take
 from gridshare.grants.scopes import Catalogue, load_catalogue
 from gridshare.http import SessionDep, SettingsDep
@@ -247,6 +248,7 @@ def _requested(
             allowed_scopes=set(client.scope.split()),
             settings=settings,
             now=utcnow(),
+            purposes=usable_for(settings, catalogue, client),
         )
     except RequestRejected as error:
         raise AuthorizationRefused(error.error, error.description) from error

@@ -29,6 +29,14 @@ Updating (§5.5) is RFC 7592 §2.2: `PUT` the whole object to its `cds_client_ur
   for an internal review) is not applied at once: the answer is 202 with `scope` (and a default
   scope or default authorization details that need the new scopes) at their previous values, and
   a pending `field_changes` Message lists them. Everything else applies at once (200).
+- `cds_purposes` (CDS-WG3-01 §8.2, `grants.purposes.modified`): the server's default Purposes
+  cannot be changed or removed (entries under their ids are ignored); an entry under a known id
+  replaces that Purpose's name, content and links (`id` and `scopes_supported` are the server's);
+  an entry under any other key is a new Purpose with a server-made id; a Purpose of the Client's
+  own that is left out is removed (so is every one when the field is left out or null). Purposes
+  apply at once, without review: the authorization form marks them as written by the Client
+  (CDS-WG3-01 §9.2.2.4) and the receipt email never carries them (§9.4). Only objects with
+  `response_types` have Purposes.
 - Disabling an object expires its secrets at that moment (§7.1) and revokes its tokens.
 Every applied change is a changelog Message (§5.3).
 """
@@ -50,7 +58,7 @@ from gridshare.api.bearer import ClientAdminDep
 from gridshare.api.errors import OAuthError
 from gridshare.api.pagination import CursorQuery, Order, paginate, where_listed
 from gridshare.config import Settings
-from gridshare.grants import tokens
+from gridshare.grants import purposes, tokens
 from gridshare.grants.authorization_details import RequestRejected, resolve_request
 from gridshare.grants.clients import (
     DISABLED,
@@ -94,8 +102,9 @@ MODIFIABLE: Final = (
     "cds_default_scope",
     "cds_default_redirect_uri",
     "cds_default_authorization_details",
+    "cds_purposes",
 )
-"""§5.5: fields a Client may change."""
+"""§5.5 (and CDS-WG3-01 §8.2): fields a Client may change."""
 METADATA: Final = ("client_name", "client_uri", "logo_uri", "tos_uri", "policy_uri", "contacts")
 INTERACTIVE_DEFAULTS: Final = (
     "cds_default_scope",
@@ -329,6 +338,10 @@ def _interactive(
     default_redirect = _given(body, "cds_default_redirect_uri", fallback)
     if default_redirect not in redirect_uris:
         raise InvalidRedirectUri("cds_default_redirect_uri must be one of redirect_uris")
+    try:
+        own = purposes.modified(settings, client.purposes, body.get("cds_purposes"))
+    except purposes.PurposeError as error:
+        raise InvalidClientMetadata(str(error)) from error
     scope = wanted["scope"]
     default_scope = _given(body, "cds_default_scope", scope)
     if not isinstance(default_scope, str) or not default_scope.split():
@@ -337,8 +350,9 @@ def _interactive(
     if outside:
         raise InvalidClientMetadata(f"cds_default_scope names {', '.join(outside)}, not in scope")
     details = _given(body, "cds_default_authorization_details", [])
-    _check_default_details(settings, catalogue, default_scope, scope, details)
+    _check_default_details(settings, catalogue, default_scope, scope, details, own)
     wanted |= {
+        "purposes": own,
         "redirect_uris": redirect_uris,
         "default_redirect_uri": default_redirect,
         "default_scope": " ".join(dict.fromkeys(default_scope.split())),
@@ -347,6 +361,10 @@ def _interactive(
 
 
 def _not_interactive(body: Mapping[str, Any]) -> None:
+    if body.get("cds_purposes") not in (None, {}):
+        raise InvalidClientMetadata(
+            "cds_purposes applies only to Client Objects with response_types (CDS-WG3-01 §7.4.4)"
+        )
     if _given(body, "redirect_uris", []) != []:
         raise InvalidRedirectUri(
             "this Client Object has no response_types, so it takes no redirect URIs (§4.1)"
@@ -396,7 +414,12 @@ def _loopback(host: str) -> bool:
 
 
 def _check_default_details(
-    settings: Settings, catalogue: Catalogue, default_scope: str, scope: str, details: Any
+    settings: Settings,
+    catalogue: Catalogue,
+    default_scope: str,
+    scope: str,
+    details: Any,
+    own_purposes: purposes.Stored,
 ) -> None:
     if not isinstance(details, list):
         raise InvalidClientMetadata("cds_default_authorization_details must be a list")
@@ -408,6 +431,9 @@ def _check_default_details(
             allowed_scopes=set(scope.split()),
             settings=settings,
             now=utcnow(),
+            purposes=purposes.usable(
+                purposes.purposes_for(settings, catalogue, scope, own_purposes)
+            ),
         )
     except RequestRejected as error:
         raise InvalidClientMetadata(
@@ -445,6 +471,7 @@ def _held_for_review(
                 else wanted["default_scope"],
                 client.scope,
                 wanted["default_authorization_details"],
+                wanted["purposes"],
             )
         except InvalidClientMetadata:
             held.append("default_authorization_details")
@@ -481,6 +508,7 @@ FIELD_NAMES: Final = {
     "default_scope": "cds_default_scope",
     "default_redirect_uri": "cds_default_redirect_uri",
     "default_authorization_details": "cds_default_authorization_details",
+    "purposes": "cds_purposes",
 }
 """Client columns whose §5.1 field has another name."""
 

@@ -56,6 +56,7 @@ from gridshare.grants.authorization_details import (
 )
 from gridshare.grants.grants import ENDED, grant_json, grant_uri, grants_json, set_status
 from gridshare.grants.messages import changelog
+from gridshare.grants.purposes import usable_for
 from gridshare.grants.scopes import DATE_KINDS, Catalogue, load_catalogue
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bodies import json_object
@@ -193,6 +194,7 @@ def _requested(
             allowed_scopes=set(client.scope.split()),
             settings=settings,
             now=utcnow(),
+            purposes=usable_for(settings, catalogue, client),
         )
     except RequestRejected as error:
         raise OAuthError(error.error, error.description) from error

@@ -54,6 +54,7 @@ from gridshare.config import Settings
 from gridshare.grants.authorization_details import RequestRejected, resolve_request
 from gridshare.grants.clients import SANDBOX, client_uri
 from gridshare.grants.messages import create_message
+from gridshare.grants.purposes import usable_for
 from gridshare.grants.scopes import is_url, load_catalogue
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.oauth.bodies import json_object
@@ -475,6 +476,7 @@ def _grants(
                 allowed_scopes=set(target.scope.split()),
                 settings=settings,
                 now=now,
+                purposes=usable_for(settings, catalogue, target),
             )
         except RequestRejected as error:
             raise invalid_request(

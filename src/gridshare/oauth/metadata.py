@@ -5,6 +5,11 @@ Served publicly at the RFC 8414 well-known path, which the CDS server metadata n
 ones (§3.2-d/e); the authorization and PAR endpoints and `cds_test_accounts` are listed when some
 scope takes Customer authorizations, and `cds_server_provided_files_api` when a Server-Provided
 Files scope exists. Public, cacheable for five minutes, rate limited per remote address (§11.3).
+
+CDS-WG3-01 §5 adds `cds_customerdata_version` and the Customer Data API URLs: each `cds_*_api`
+is listed when some offered scope has its `include_*` field or includes that data by its type
+(`consent_scopes.IMPLIED`, `direct_scopes.IMPLIED`), with `cds_usagesegments_additional_value_types`
+(none: `{}`) beside the usage segments API and `cds_eac_formats` beside the EAC API.
 """
 
 from __future__ import annotations
@@ -16,12 +21,34 @@ from fastapi import APIRouter, Depends, Response
 
 from gridshare import urls
 from gridshare.config import Settings
-from gridshare.grants.scopes import FILES_TYPE, SUPPORTED_AUTH_METHODS, Catalogue, load_catalogue
+from gridshare.grants import consent_scopes, direct_scopes
+from gridshare.grants.scopes import (
+    FILES_TYPE,
+    SUPPORTED_AUTH_METHODS,
+    Catalogue,
+    ScopeDescription,
+    load_catalogue,
+)
 from gridshare.http import SettingsDep
 from gridshare.oauth.rate_limit import per_address
 from gridshare.store.jsontext import to_bytes
+from gridshare.utility.eac_formats import eac_formats_json
 
 OAUTH_VERSION: Final = "v1"
+CUSTOMERDATA_VERSION: Final = "v1"
+
+CUSTOMER_DATA_APIS: Final = (
+    ("include_accounts", "cds_accounts_api", urls.ACCOUNTS),
+    ("include_service_contracts", "cds_servicecontracts_api", urls.SERVICE_CONTRACTS),
+    ("include_service_points", "cds_servicepoints_api", urls.SERVICE_POINTS),
+    ("include_meter_devices", "cds_meterdevices_api", urls.METER_DEVICES),
+    ("include_bill_statements", "cds_billstatement_api", urls.BILL_STATEMENTS),
+    ("include_bill_sections", "cds_billsection_api", urls.BILL_SECTIONS),
+    ("include_aggregations", "cds_aggregations_api", urls.AGGREGATIONS),
+    ("include_usage_segments", "cds_usagesegments_api", urls.USAGE_SEGMENTS),
+    ("include_eacs", "cds_eacs_api", urls.EACS),
+)
+"""CDS-WG3-01 §5: the field that makes each Customer Data API URL required, its key and path."""
 
 router = APIRouter(tags=["OAuth 2.0"])
 
@@ -87,9 +114,31 @@ def metadata(settings: Settings, catalogue: Catalogue) -> dict[str, Any]:
         body["cds_server_provided_files_api"] = settings.url(urls.FILES)
     if user_authorization:
         body["cds_test_accounts"] = settings.url(urls.TEST_ACCOUNTS)
+    body |= customer_data(settings, scopes)
     body["cds_scope_descriptions"] = catalogue.scopes_json(settings)
     body["cds_registration_fields"] = catalogue.registration_fields_json(settings)
     return body
+
+
+def customer_data(settings: Settings, scopes: Iterable[ScopeDescription]) -> dict[str, Any]:
+    """The CDS-WG3-01 §5 fields for these offered scopes."""
+    included = {data for scope in scopes for data in _included(scope)}
+    body: dict[str, Any] = {"cds_customerdata_version": CUSTOMERDATA_VERSION}
+    for field_id, key, path in CUSTOMER_DATA_APIS:
+        if field_id in included:
+            body[key] = settings.url(path)
+    if "cds_usagesegments_api" in body:
+        body["cds_usagesegments_additional_value_types"] = {}
+    if "cds_eacs_api" in body:
+        body["cds_eac_formats"] = eac_formats_json(settings)
+    return body
+
+
+def _included(scope: ScopeDescription) -> set[str]:
+    """The `include_*` fields `scope` offers or includes by its type (§6.1.x, §6.2.x)."""
+    offered = {f.id for f in scope.authorization_details_fields_supported}
+    implied = consent_scopes.IMPLIED.get(scope.type, ()) + direct_scopes.IMPLIED.get(scope.type, ())
+    return {f for f in (*offered, *implied) if f.startswith("include_")}
 
 
 def _union(lists: Iterable[Iterable[str]]) -> list[str]:

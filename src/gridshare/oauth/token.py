@@ -11,7 +11,9 @@ it, so expiring that credential ends it (CDS-WG1-02 §7.6).
   The token is bound to a server-created Grant for this client and this request, reused while it
   gives access (a Grant the Server has disabled or suspended is not bypassed by asking again; one
   the client closed, or one that expired, is replaced by a new Grant). Relative dates resolve at
-  the first request for that Grant (CDS-WG1-02 §3.9).
+  the first request for that Grant (CDS-WG1-02 §3.9). Direct Access scopes (CDS-WG3-01 §6.2)
+  reach Customer Data without consent, so only a `production` Client Object obtains them; their
+  preselection fields stay in the Grant and limit its access.
 - Grant Admin (CDS-WG1-02 §3.3.2): `client_credentials` with a `cds_grant_admin` scope and one
   `authorization_details` entry naming a Client Object of the same registration and its Grant. The
   token reaches that Grant's enabled access (its scope and `grant_ids` are the Grant's); the answer
@@ -40,15 +42,17 @@ from sqlalchemy.orm import Session
 from gridshare import urls
 from gridshare.api.errors import OAuthError, invalid_client, invalid_request
 from gridshare.config import Settings
-from gridshare.grants import tokens
+from gridshare.grants import direct_scopes, tokens
 from gridshare.grants.authorization_details import (
     Requested,
     RequestRejected,
     parse_authorization_details,
     resolve_request,
 )
+from gridshare.grants.clients import PRODUCTION
 from gridshare.grants.codes import CodeError, CodeReused, redeem_code
 from gridshare.grants.grants import access_ends, apply_time, create_grant, gives_access
+from gridshare.grants.purposes import usable_for
 from gridshare.grants.scopes import GRANT_ADMIN_TYPE, Catalogue, load_catalogue
 from gridshare.grants.secrets import digest, new_id, same
 from gridshare.http import SessionDep, SettingsDep
@@ -133,10 +137,24 @@ def client_credentials(req: TokenRequest) -> dict[str, Any]:
             raise OAuthError(
                 "invalid_scope", f"scope {scope_id} cannot be obtained with client_credentials"
             )
+    _check_direct_access(req, catalogue, requested)
     grant = _client_grant(req, catalogue, scope, details, requested)
     granted = _enabled(grant)
     access, expires_in = _issue(req, "access", grant, granted)
     return _answer(access, expires_in, granted, [grant.grant_id])
+
+
+def _check_direct_access(req: TokenRequest, catalogue: Catalogue, requested: Requested) -> None:
+    """CDS-WG3-01 §6.2 direct access reaches Customer Data without consent: only a `production`
+    Client Object (one the utility's staff approved, `grants.direct_scopes`) obtains it."""
+    direct = [s for s in requested.scopes if direct_scopes.is_direct(catalogue.scopes[s])]
+    if direct and req.client.status != PRODUCTION:
+        raise OAuthError(
+            "unauthorized_client",
+            f"scope {' '.join(direct)} gives direct access to Customer Data: this "
+            f"{req.client.status} Client Object may use it once the utility approved it for "
+            "production (ask with a production_request Message)",
+        )
 
 
 def _grant_admin_scope(
@@ -419,6 +437,7 @@ def _resolve(
             allowed_scopes=set(req.client.scope.split()),
             settings=req.settings,
             now=now,
+            purposes=usable_for(req.settings, catalogue, req.client),
         )
     except RequestRejected as error:
         raise OAuthError(error.error, error.description) from error

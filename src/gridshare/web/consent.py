@@ -1,8 +1,9 @@
 """The authorization form, CDS-WG3-01 §9.1.1 after the pre-login checks, laid out as §9.2.1:
 Header (the utility), Requester (the Client's name, linked to its `client_uri` in a new tab, and its
 logo only when served from our own origin), Requests Container (one Request Section per scope in
-plain words, `web.consent_words`), Closing, Approval (Approve and Decline) and Footer (log out to
-switch Customer). No scripts and no external assets; the Selection Component comes later.
+plain words, `web.consent_words`, each ending with its Purpose Component, §9.2.2.4), Closing,
+Approval (Approve and Decline) and Footer (log out to switch Customer). No scripts and no external
+assets; the Selection Component comes later.
 
 `GET urls.CONSENT?request=<pending id>` asks for a login when there is no session, or when the
 request said `prompt=login` and the session is older than the request (CDS-WG1-02 §8.3-d); then it
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from gridshare import urls
 from gridshare.config import Settings
+from gridshare.grants import purposes
 from gridshare.grants.authorization import (
     AuthorizationRefused,
     AuthorizationRequest,
@@ -44,6 +46,7 @@ from gridshare.grants.authorization import (
     take_pending,
 )
 from gridshare.grants.authorization_details import RequestRejected, resolve_request
+from gridshare.grants.purposes import usable_for
 from gridshare.grants.scopes import Catalogue, is_url, load_catalogue
 from gridshare.grants.secrets import same
 from gridshare.grants.selections import Chosen, SelectionGroup, selection_groups
@@ -157,6 +160,7 @@ class _Form:
     renewal: bool
     parts: list[RequestPart]
     groups: list[SelectionGroup]
+    purposes: list[dict[str, Any]]
 
     @property
     def blocked(self) -> bool:
@@ -184,11 +188,14 @@ class _Form:
                 allowed_scopes=set(client.scope.split()),
                 settings=settings,
                 now=utcnow(),
+                purposes=usable_for(settings, catalogue, client),
             )
         except RequestRejected:
             scope = " ".join(s.id for s in described_scopes(catalogue, scope, details))
+            shown_purposes = []
         else:
             scope, details = resolved.scope, resolved.authorization_details
+            shown_purposes = purposes.shown(settings, catalogue, client, details)
         today = utcnow().astimezone(settings.tz).date()
         groups = selection_groups(session, catalogue, customer.id, scope, details, today)
         sections = request_sections(catalogue, settings, scope, details, today)
@@ -199,6 +206,7 @@ class _Form:
             request.grant_id is not None,
             parts(sections, groups),
             groups,
+            shown_purposes,
         )
 
 
@@ -242,9 +250,22 @@ def _show(
         sandbox=client.status == "sandbox",
         parts=form.parts,
         choices=selection_choices(form.groups, chosen),
+        purposes=_part_purposes(form),
         renewal=form.renewal,
         **common,
     )
+
+
+def _part_purposes(form: _Form) -> dict[str, list[dict[str, Any]]]:
+    """The Purpose Components of each Request Section (§9.2.2.4), keyed by its first scope:
+    merged scopes share one (§7.4.2 requires the same purpose)."""
+    result = {}
+    for part in form.parts:
+        scope_ids = {section.scope_id for section in part.sections}
+        result[part.sections[0].scope_id] = [
+            purpose for purpose in form.purposes if scope_ids & set(purpose["scopes"])
+        ]
+    return result
 
 
 def _our_logo(settings: Settings, logo_uri: str | None) -> str | None:

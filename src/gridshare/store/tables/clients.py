@@ -56,6 +56,11 @@ class Client(Base):
     default_scope: Mapped[str | None] = mapped_column(String(2000))
     default_redirect_uri: Mapped[str | None] = mapped_column(String(500))
     default_authorization_details: Mapped[list[Any] | None]
+    purposes: Mapped[dict[str, Any]] = mapped_column(
+        default=dict,
+        comment="the Client's own Purposes by id (CDS-WG3-01 §8): name, content, related_uri, "
+        "related_name; server defaults and scopes_supported are not stored",
+    )
     extra: Mapped[dict[str, Any]] = mapped_column(
         default=dict, comment="server-specific fields, e.g. registration field values"
     )

@@ -1,0 +1,181 @@
+"""Reading usage blocks for the CDS Usage Segments API (DESIGN rule 3): who measured what, when,
+and the blocks' values written straight to JSON bytes.
+
+- `spans`: the periods a meter measured a service point while a Service Contract was served
+  there (meter installation x service point contract, local dates at local midnight), with the
+  contract's Account: what a Usage Segment is related to.
+- `value_sets`: the JSON `values` array of a Usage Segment (CDS-WG3-01 §10.8.3) from the packed
+  blocks of its channels, without one Python object per reading: each block is decoded by numpy,
+  formatted by orjson in one call, and the Value Objects are made by byte replacement. A value is
+  exact: an integer block (`n * 10**e`, |n| < 10**15) goes through the float `n / 10**-e`, whose
+  shortest representation is the decimal itself; larger integers take the exact Decimal path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gridshare.store.tables.accounts import Account
+from gridshare.store.tables.contracts import ServiceContract
+from gridshare.store.tables.meters import MeterInstallation
+from gridshare.store.tables.servicepoints import ServicePointContract
+from gridshare.utility import codec
+
+EXACT_FLOAT_LIMIT: Final = 10**15
+"""Integers below this (in magnitude) scaled by 10**-9..10**0 print exactly as floats."""
+_NUMPY: Final = orjson.OPT_SERIALIZE_NUMPY
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """`meter_id` measured `point_id` while `contract_id` (of `account_id`) was served there, from
+    `start` to `end` (UTC; None is open)."""
+
+    meter_id: str
+    point_id: str
+    contract_id: str
+    account_id: str
+    start: datetime | None
+    end: datetime | None
+
+
+def spans(session: Session, meter_ids: Collection[str] | None, tz: ZoneInfo) -> list[Span]:
+    """Every span of these meters (of every meter when None)."""
+    query = (
+        select(
+            MeterInstallation.meter_id,
+            MeterInstallation.service_point_id,
+            MeterInstallation.start,
+            MeterInstallation.end,
+            ServicePointContract.contract_id,
+            ServicePointContract.start,
+            ServicePointContract.end,
+            ServiceContract.account_id,
+        )
+        .join(
+            ServicePointContract,
+            ServicePointContract.service_point_id == MeterInstallation.service_point_id,
+        )
+        .join(ServiceContract, ServiceContract.id == ServicePointContract.contract_id)
+        .join(Account, Account.id == ServiceContract.account_id)
+    )
+    if meter_ids is not None:
+        query = query.where(MeterInstallation.meter_id.in_(list(meter_ids)))
+    found = []
+    for meter, point, m_start, m_end, contract, c_start, c_end, account in session.execute(query):
+        start = _later(_midnight(m_start, tz), _midnight(c_start, tz))
+        end = _earlier(_midnight(m_end, tz), _midnight(c_end, tz))
+        if start is None or end is None or start < end:
+            found.append(Span(meter, point, contract, account, start, end))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One channel's part of a Usage Segment: the Value Object key (`eu`, `gu`, ...), its packed
+    block (None when the channel has no block for the segment) and the value range [lo, hi)."""
+
+    key: bytes
+    block: bytes | None
+    quality: bytes | None
+    lo: int
+    hi: int
+
+
+def value_sets(columns: Sequence[Column], length: int) -> bytes:
+    """The `values` array: `length` Value Sets, one Value Object (or null) per column."""
+    if not columns or length <= 0:
+        return b"[]"
+    floats = [_floats(c) for c in columns]
+    plain = all(
+        c.block is None or (f is not None and not _flagged(c))
+        for c, f in zip(columns, floats, strict=True)
+    )
+    if plain and len({c.key for c in columns}) == 1:
+        return _same_key(columns[0].key, floats, length)
+    tokens = [_tokens(c, f, length) for c, f in zip(columns, floats, strict=True)]
+    return b"[[" + b"],[".join(map(b",".join, zip(*tokens, strict=True))) + b"]]"
+
+
+def _flagged(column: Column) -> bool:
+    """Whether a value of the column has a quality other than the default."""
+    return column.quality is not None and any(column.quality[column.lo : column.hi])
+
+
+def _floats(column: Column) -> npt.NDArray[np.float64] | None:
+    """The column's values as floats that print exactly (NaN where missing); None when it has
+    no block or its integers are too large to print exactly as floats."""
+    if column.block is None:
+        return None
+    encoding, _ = codec.header(column.block)
+    if encoding == codec.INT64:
+        raw, _ = codec.unpack_array(column.block)
+        present = raw[raw != np.iinfo(np.int64).min]
+        if present.size and int(np.abs(present).max()) >= EXACT_FLOAT_LIMIT:
+            return None
+    return codec.unpack_floats(column.block)[column.lo : column.hi]
+
+
+def _same_key(key: bytes, floats: Sequence[npt.NDArray[np.float64] | None], length: int) -> bytes:
+    """Every column with the same key and default quality: one orjson call and byte replaces."""
+    table = np.full((length, len(floats)), np.nan)
+    for i, column in enumerate(floats):
+        if column is not None:
+            table[: min(length, column.size), i] = column[:length]
+    body = orjson.dumps(table, option=_NUMPY)[2:-2]
+    opening = b'{"' + key + b'":'
+    body = body.replace(b"],[", b"\x00").replace(b",", b"}," + opening)
+    body = body.replace(b"\x00", b"}],[" + opening)
+    body = b"[[" + opening + body + b"}]]"
+    return body.replace(opening + b"null}", b"null")
+
+
+def _tokens(column: Column, floats: npt.NDArray[np.float64] | None, length: int) -> list[bytes]:
+    """One Value Object (or `null`) per value of the column."""
+    if column.block is None:
+        return [b"null"] * length
+    opening = b'{"' + column.key + b'":'
+    tokens: list[bytes] = []
+    if floats is not None and floats.size:
+        body = orjson.dumps(floats, option=_NUMPY)[1:-1]
+        tokens = body.replace(b",", b"}," + opening).split(b",")
+        tokens[0] = opening + tokens[0]
+        tokens[-1] = tokens[-1] + b"}"
+        tokens = [b"null" if t == opening + b"null}" else t for t in tokens]
+    elif floats is None:
+        tokens = [
+            b"null" if v is None else opening + str(v).encode() + b"}"
+            for v in codec.unpack_decimals(column.block)[column.lo : column.hi]
+        ]
+    tokens += [b"null"] * (length - len(tokens))
+    if column.quality is not None:
+        codes = np.frombuffer(column.quality, dtype=np.uint8)[column.lo : column.hi]
+        for index in np.flatnonzero(codes).tolist():
+            if index < length and tokens[index] != b"null":
+                named = codec.QUALITIES[int(codes[index])].encode()
+                tokens[index] = tokens[index][:-1] + b',"quality":"' + named + b'"}'
+    return tokens[:length]
+
+
+def _midnight(day: date | None, tz: ZoneInfo) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(day, time(), tz).astimezone(UTC)
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)

@@ -1,0 +1,185 @@
+"""A small demo utility served in-process, and tokens for the Customer Data APIs obtained as an app
+would: a Customer approving the authorization form, or `client_credentials` for direct access.
+
+`customer_token` drives the real authorize -> login -> consent -> token flow (the consent form's
+ticks are chosen by the caller: every resource it lists by default). `direct_token` asks the token
+endpoint for a direct-access (§6.2) or any client_credentials scope. Nothing here writes customer
+data: the Grants are made by the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy.orm import Session
+
+from gridshare import urls
+from gridshare.app import create_app
+from gridshare.grants.clients import new_credential, register
+from gridshare.grants.scopes import load_catalogue
+from gridshare.oauth import pkce
+from gridshare.store.db import session_factory
+from tests.demo.conftest import SmallDemo
+from tests.oauth.authorization_setup import hidden, ticks
+
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+REDIRECT = "https://app.example/callback"
+PASSWORDS = {
+    name: f"demo-{name}" for name in ("home", "solar", "business", "tenant", "chain", "rural")
+}
+"""Demo sandbox logins (docs/demo.md)."""
+
+
+@dataclass
+class DataWorld:
+    demo: SmallDemo
+    http: TestClient
+    client_id: str
+    secret: str
+    direct_id: str
+    direct_secret: str
+
+    def session(self) -> Session:
+        return session_factory(self.demo.engine)()
+
+    @property
+    def basic(self) -> dict[str, str]:
+        return _basic(self.client_id, self.secret)
+
+    def customer_token(
+        self,
+        username: str,
+        scope: str,
+        details: list[dict[str, Any]] | None = None,
+        choose: Callable[[list[tuple[str, str]]], list[tuple[str, str]]] = lambda all_: all_,
+    ) -> dict[str, Any]:
+        """The token response after `username` approves the request, ticking `choose(all ticks)`."""
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": REDIRECT,
+            "scope": scope,
+            "state": "s",
+            "code_challenge": pkce.s256(VERIFIER),
+            "code_challenge_method": "S256",
+        }
+        if details is not None:
+            params["authorization_details"] = json.dumps(details)
+        self.http.cookies.clear()
+        sent = self.http.get(f"{urls.AUTHORIZE}?{urlencode(params)}", follow_redirects=False)
+        assert sent.status_code == 303, sent.text
+        consent = sent.headers["location"]
+        form = self.http.get(urls.LOGIN, params={"next": consent})
+        logged = self.http.post(
+            urls.LOGIN,
+            data={
+                "username": username,
+                "password": PASSWORDS[username],
+                "csrf_token": hidden(form.text, "csrf_token"),
+                "next": consent,
+            },
+            follow_redirects=False,
+        )
+        assert logged.status_code == 303, logged.text
+        page = self.http.get(consent)
+        assert page.status_code == 200, page.text
+        fields = [("decision", "approve"), ("csrf_token", hidden(page.text, "csrf_token"))]
+        fields += choose(ticks(page.text))
+        done = self.http.post(
+            consent,
+            content=urlencode(fields),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+            follow_redirects=False,
+        )
+        assert done.status_code in (302, 303), done.text
+        code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
+        return self.token(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "code_verifier": VERIFIER,
+            }
+        )
+
+    def direct_token(
+        self, scope: str, details: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        body = {"grant_type": "client_credentials", "scope": scope}
+        if details is not None:
+            body["authorization_details"] = json.dumps(details)
+        return self.token(body, _basic(self.direct_id, self.direct_secret))
+
+    def token(self, body: dict[str, str], basic: dict[str, str] | None = None) -> dict[str, Any]:
+        answer = self.http.post(
+            urls.TOKEN,
+            content=urlencode(body),
+            headers={**(basic or self.basic), "content-type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status_code == 200, answer.text
+        tokens: dict[str, Any] = answer.json()
+        return tokens
+
+    def get(self, path: str, token: str | dict[str, Any], **params: str) -> Response:
+        value = token if isinstance(token, str) else token["access_token"]
+        return self.http.get(path, params=params, headers={"Authorization": f"Bearer {value}"})
+
+    def every_page(
+        self, path: str, token: str | dict[str, Any], name: str, **params: str
+    ) -> list[Any]:
+        """Every object of a listing, following `next` links."""
+        found: list[Any] = []
+        answer = self.get(path, token, **params)
+        while True:
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            found += body[name]
+            if body["next"] is None:
+                return found
+            value = token if isinstance(token, str) else token["access_token"]
+            answer = self.http.get(body["next"], headers={"Authorization": f"Bearer {value}"})
+
+
+def data_world(demo: SmallDemo, scopes: list[str]) -> DataWorld:
+    """A registration with two Client Objects that may use `scopes`, each with a credential: a
+    sandbox one that the demo's test customers authorize, and a production one the utility
+    approved for direct access (`client_credentials`) to every customer."""
+    settings = demo.settings
+    catalogue = load_catalogue(settings)
+    with session_factory(demo.engine)() as session:
+        done = register(
+            session,
+            settings,
+            catalogue,
+            {
+                "scope": " ".join(["cds_client_admin", *scopes]),
+                "client_name": "Data App",
+                "cds_company_name": "Data Inc.",
+                "client_uri": "https://data.example/",
+            },
+        )
+        sandbox, production = [c for c in done.clients if c.scope != "cds_client_admin"][:2]
+        # As an operator would approve them: every scope asked for, on each Client Object.
+        for client, status in ((sandbox, "sandbox"), (production, "production")):
+            client.scope = " ".join(scopes)
+            client.status = status
+            client.grant_types = ["authorization_code", "refresh_token", "client_credentials"]
+        sandbox.redirect_uris = [*sandbox.redirect_uris, REDIRECT]
+        _, secret = new_credential(session, settings, sandbox)
+        _, direct_secret = new_credential(session, settings, production)
+        session.commit()
+        ids = sandbox.client_id, production.client_id
+    http = TestClient(create_app(settings, demo.engine))
+    return DataWorld(demo, http, ids[0], secret, ids[1], direct_secret)
+
+
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    pair = f"{client_id}:{secret}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
