@@ -55,7 +55,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gridshare-bench-") as folder:
         workdir = Path(folder)
         settings = _settings(workdir, args.page_size)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.sqlalchemy_url)
         upgrade(engine)
         today = datetime.now(UTC).astimezone(ZoneInfo(TIMEZONE)).date()
         year_ago = today - timedelta(days=365)
