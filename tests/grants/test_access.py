@@ -27,7 +27,7 @@ from gridshare.store.tables.aggregations import AggregationMember
 from gridshare.store.tables.bills import BillSection, BillStatement
 from gridshare.store.tables.contracts import ServiceContract
 from gridshare.store.tables.customers import Customer
-from gridshare.store.tables.meters import MeterInstallation
+from gridshare.store.tables.meters import MeterDevice, MeterInstallation
 from gridshare.store.tables.servicepoints import ServicePointContract
 from tests.demo.conftest import SmallDemo, demo
 
@@ -337,3 +337,50 @@ def test_windows_merge_and_clip() -> None:
     assert Window(a, b).clip(Window(b, c)) is None
     assert acc._merge([Window(b, c), Window(a, b)]) == (Window(a, c),)
     assert acc._merge([Window(None, a), Window(b, None)]) == (Window(None, a), Window(b, None))
+
+
+@pytest.mark.req("WG3-6.2-b")
+def test_direct_preselections_reach_the_scopes_objects_through_relations(
+    setup: tuple[SmallDemo, Catalogue, str, list[str]],
+) -> None:
+    """An account number on a Usage Query reaches that Account's meters' usage (and no other); a
+    meter number on an Accounts Query reaches the Account that meter serves."""
+    demo, catalogue, client_id, customers = setup
+    tz = demo.settings.tz
+    with session_factory(demo.engine)() as session:
+        customer_id = next(c for c in customers if Owned(session, c, tz).periods)
+        owned = Owned(session, customer_id, tz)
+        account = session.scalars(
+            select(Account).where(Account.id.in_(owned.accounts)).order_by(Account.id)
+        ).first()
+        assert account is not None
+        usage = _grant_access(
+            session,
+            demo,
+            catalogue,
+            client_id,
+            None,
+            "cds_query_usage_1",
+            {"type": "cds_query_usage_1", "account_numbers": [account.account_number]},
+            None,
+        )
+        assert usage.usage is not None and usage.usage.bounded
+        assert usage.usage.meters
+        assert set(usage.usage.meters) <= owned.meters
+        meter_number = session.scalar(
+            select(MeterDevice.meter_number).where(MeterDevice.id == sorted(owned.meters)[0])
+        )
+        accounts = _grant_access(
+            session,
+            demo,
+            catalogue,
+            client_id,
+            None,
+            "cds_query_accounts_1",
+            {"type": "cds_query_accounts_1", "meter_numbers": [meter_number]},
+            None,
+        )
+        reach = accounts.reach(acc.ACCOUNTS)
+        assert reach is not None and reach.ids
+        assert set(reach.ids) <= owned.accounts
+        session.rollback()

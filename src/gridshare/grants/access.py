@@ -39,6 +39,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import cached_property
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -137,6 +138,23 @@ SELECTION_KIND: Final[Mapping[str, str]] = {
 }
 KIND_SELECTION: Final = {kind: selection for selection, kind in SELECTION_KIND.items()}
 
+NATURAL: Final[Mapping[str, str]] = {
+    "account_numbers": ACCOUNTS,
+    "account_programs": ACCOUNTS,
+    "contract_numbers": CONTRACTS,
+    "service_types": CONTRACTS,
+    "service_programs": CONTRACTS,
+    "servicepoint_numbers": POINTS,
+    "servicepoint_types": POINTS,
+    "premise_numbers": POINTS,
+    "meter_numbers": METERS,
+    "meter_types": METERS,
+    "meter_apps": METERS,
+    "aggregation_numbers": AGGREGATIONS,
+}
+"""The kind of record each preselection field names (§7.1.x); `addresses` match on the scope's
+own kind. A server-created Grant's field matches records of that kind, then reaches the scope's
+objects through their relations (an account number reaches the account's meters' usage)."""
 ALL_VALUES: Final = selections.ALL
 BROADEST_PRESELECTION: Final = 10_000
 """Server-created Grants whose preselections match more Customers than this are refused: name
@@ -274,7 +292,8 @@ class _Span:
 class _World:
     """The records of some Customers, with their relations over time (loaded once per Customer)."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
+        self.session = session
         self.accounts: dict[str, Account] = {}
         self.contracts: dict[str, ServiceContract] = {}
         self.spans: list[_Span] = []
@@ -284,14 +303,39 @@ class _World:
         """section id -> (account id, related contract ids, start date, end date)"""
         self.members: list[tuple[str, str]] = []
         """(aggregation id, member id) for members among these records"""
-        self.children: dict[str, set[str]] = defaultdict(set)
-        """aggregation id -> the aggregations it groups (`grouped_aggregations`)"""
         self.programs: dict[str, set[str]] = defaultdict(set)
         """account or contract id -> program numbers"""
         self.program_ids: dict[str, set[str]] = defaultdict(set)
         """account or contract id -> ids of the programs it takes part in"""
-        self.eacs: list[tuple[str, str, frozenset[str]]] = []
-        """(EAC id, beneficiary type, beneficiaries: our record ids, see tables.eacs)"""
+
+    @cached_property
+    def children(self) -> Mapping[str, set[str]]:
+        """aggregation id -> the aggregations it groups (`grouped_aggregations`); read only when
+        an entry includes Aggregations."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for parent_id, child_id in self.session.execute(
+            select(AggregationMember.aggregation_id, AggregationMember.member_aggregation_id).where(
+                AggregationMember.member_aggregation_id.is_not(None)
+            )
+        ):
+            if child_id is not None:
+                found[parent_id].add(child_id)
+        return found
+
+    @cached_property
+    def eacs(self) -> list[tuple[str, str, frozenset[str]]]:
+        """(EAC id, beneficiary type, beneficiaries: our record ids, see tables.eacs); read only
+        when an entry includes EACs."""
+        return [
+            (eac_id, beneficiary_type, frozenset(beneficiaries))
+            for eac_id, beneficiary_type, beneficiaries in self.session.execute(
+                select(
+                    EnergyAttributeCertificate.id,
+                    EnergyAttributeCertificate.beneficiary_type,
+                    EnergyAttributeCertificate.beneficiaries,
+                ).where(EnergyAttributeCertificate.beneficiary_type != "general")
+            )
+        ]
 
     @property
     def point_ids(self) -> set[str]:
@@ -395,15 +439,23 @@ class _Builder:
             return self._world([]), {AGGREGATIONS: self._aggregations_named(requested)}
         customers = self._customers_named(requested)
         world = self._world(sorted(customers))
-        seeds: dict[str, set[str]] = defaultdict(set)
-        selection_type = KIND_SELECTION.get(_seed_kind(base_kind), selections.ACCOUNTS)
+        seed_kind = _seed_kind(base_kind)
         today = self.now.astimezone(self.tz).date()
-        for customer_id in sorted(customers):
-            graph = selections.CustomerGraph.load(self.session, customer_id, today)
-            resources = graph.resources(selection_type)
-            chosen = selections.preselect(resources, selection_type, requested)
-            seeds[SELECTION_KIND[selection_type]] |= chosen.ids
-        return world, seeds
+        graphs = [selections.CustomerGraph.load(self.session, c, today) for c in sorted(customers)]
+        found: set[str] | None = None
+        for field_id, values in requested.items():
+            kind = NATURAL.get(field_id, seed_kind)
+            selection_type = KIND_SELECTION[kind]
+            matched: set[str] = set()
+            for graph in graphs:
+                chosen = selections.preselect(
+                    graph.resources(selection_type), selection_type, {field_id: values}
+                )
+                matched |= chosen.ids
+            seeds = _members(world, matched) if kind == AGGREGATIONS else {kind: matched}
+            related = _derive(world, seeds, seed_kind, UNDATED)
+            found = related if found is None else found & related
+        return world, {seed_kind: found or set()}
 
     def _selected(self, world: _World, grant: Grant, scope_id: str) -> dict[str, set[str]]:
         seeds: dict[str, set[str]] = defaultdict(set)
@@ -508,6 +560,36 @@ class _Builder:
                     ),
                 )
             )
+        elif field_id == "aggregation_numbers":
+            grouped = select(AggregationMember).where(
+                AggregationMember.aggregation_id.in_(
+                    select(Aggregation.id).where(Aggregation.aggregation_number.in_(values))
+                )
+            )
+            members = grouped.subquery()
+            contracts_of_points = select(ServicePointContract.contract_id).where(
+                or_(
+                    ServicePointContract.service_point_id.in_(select(members.c.service_point_id)),
+                    ServicePointContract.service_point_id.in_(
+                        select(MeterInstallation.service_point_id).where(
+                            MeterInstallation.meter_id.in_(select(members.c.meter_id))
+                        )
+                    ),
+                )
+            )
+            query = select(Account.customer_id).where(
+                or_(
+                    Account.id.in_(select(members.c.account_id)),
+                    Account.id.in_(
+                        select(ServiceContract.account_id).where(
+                            or_(
+                                ServiceContract.id.in_(select(members.c.contract_id)),
+                                ServiceContract.id.in_(contracts_of_points),
+                            )
+                        )
+                    ),
+                )
+            )
         else:
             return None
         return {c for c in s.scalars(query.distinct()) if c is not None}
@@ -570,9 +652,23 @@ class _Dates:
     sections: tuple[date | None, date | None]
 
 
+UNDATED: Final = _Dates((None, None), (None, None))
+
+
 def _seed_kind(base_kind: str) -> str:
     """The Selection kind whose preselection picks the base objects (§7.1 rules)."""
     return {STATEMENTS: ACCOUNTS, SECTIONS: CONTRACTS, USAGE: METERS}.get(base_kind, base_kind)
+
+
+def _members(world: _World, aggregation_ids: set[str]) -> dict[str, set[str]]:
+    """The records the Aggregations group, by kind (the seeds they stand for)."""
+    grouped = {member for a, member in world.members if a in aggregation_ids}
+    return {
+        ACCOUNTS: grouped & set(world.accounts),
+        CONTRACTS: grouped & set(world.contracts),
+        POINTS: grouped & world.point_ids,
+        METERS: grouped & world.meter_ids,
+    }
 
 
 def _held(world: _World, kind: str) -> set[str]:
@@ -590,14 +686,7 @@ def _held(world: _World, kind: str) -> set[str]:
 
 
 def _load_world(session: Session, customer_ids: Sequence[str], tz: ZoneInfo) -> _World:
-    world = _World()
-    for parent_id, child_id in session.execute(
-        select(AggregationMember.aggregation_id, AggregationMember.member_aggregation_id).where(
-            AggregationMember.member_aggregation_id.is_not(None)
-        )
-    ):
-        if child_id is not None:
-            world.children[parent_id].add(child_id)
+    world = _World(session)
     if not customer_ids:
         return world
     world.accounts = {
@@ -695,14 +784,6 @@ def _load_world(session: Session, customer_ids: Sequence[str], tz: ZoneInfo) -> 
         owner = owner_account or owner_contract or ""
         world.programs[owner].add(number)
         world.program_ids[owner].add(program_id)
-    for eac_id, beneficiary_type, beneficiaries in session.execute(
-        select(
-            EnergyAttributeCertificate.id,
-            EnergyAttributeCertificate.beneficiary_type,
-            EnergyAttributeCertificate.beneficiaries,
-        ).where(EnergyAttributeCertificate.beneficiary_type != "general")
-    ):
-        world.eacs.append((eac_id, beneficiary_type, frozenset(beneficiaries)))
     return world
 
 
@@ -805,7 +886,7 @@ def _related(world: _World, kind: str, reached: Mapping[str, set[str]], dates: _
     if kind == AGGREGATIONS:
         members = accounts | contracts | meters
         found = {a for a, member in world.members if member in members}
-        return found | {c for a in aggregations | found for c in world.children[a]}
+        return found | {c for a in aggregations | found for c in world.children.get(a, ())}
     if kind == EACS:
         return _eacs(world, accounts, contracts)
     if kind == USAGE:
