@@ -43,6 +43,7 @@ from gridshare.grants.codes import issue_code
 from gridshare.grants.grants import create_grant, set_status
 from gridshare.grants.purposes import usable_for
 from gridshare.grants.receipts import issue_receipt
+from gridshare.grants.scope_modifications import FORM, Change, ModificationRejected, apply
 from gridshare.grants.scopes import Catalogue, ScopeDescription
 from gridshare.grants.secrets import digest, new_secret
 from gridshare.grants.selections import Chosen
@@ -199,15 +200,22 @@ def approve(
     request: AuthorizationRequest,
     customer: Customer,
     chosen: Sequence[Chosen],
+    changes: Mapping[str, Change] | None = None,
 ) -> str:
     """Create (or, for `cds_grant_id`, update) the Grant with the resources the Customer chose
-    (`chosen`, one per Selection Component, §9.2.3), its Authorization Receipt (with the receipt
-    email, CDS-WG3-01 §9.4) and a code; returns the redirect.
+    (`chosen`, one per Selection Component, §9.2.3) and the Customer's `changes` to the request
+    by scope id (CDS-WG3-01 §7.4.5), its Authorization Receipt (with the receipt email, §9.4)
+    and a code; returns the redirect.
 
-    Raises `AuthorizationRefused` when the request no longer holds for this Customer.
+    Raises `AuthorizationRefused` when the request no longer holds for this Customer, and
+    `ModificationRejected` when `changes` are not allowed (nothing is then written).
     """
     client = check_customer(session, request, customer)
+    changes = {k: c for k, c in (changes or {}).items() if not c.empty}
+    changed = False
     if request.grant_id is not None:
+        if changes:
+            raise ModificationRejected({FORM: "A renewal cannot be changed: approve or decline."})
         grant = session.get_one(Grant, request.grant_id)
         grant.customer_id = customer.id
         set_status(session, grant, "active")
@@ -224,6 +232,9 @@ def approve(
             )
         except RequestRejected as error:
             raise AuthorizationRefused(error.error, error.description) from error
+        if changes:
+            asked, requested = requested, apply(catalogue, settings, requested, changes, utcnow())
+            changed = requested != asked
         kept = for_grant(catalogue, requested)
         grant = create_grant(
             session,
@@ -235,7 +246,14 @@ def approve(
         )
     grant.selections = [c.record() for c in chosen]
     issue_receipt(
-        session, settings, catalogue, grant, client, customer, [c.summary() for c in chosen]
+        session,
+        settings,
+        catalogue,
+        grant,
+        client,
+        customer,
+        [c.summary() for c in chosen],
+        changed_by_customer=changed,
     )
     code = issue_code(
         session,

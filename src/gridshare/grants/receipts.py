@@ -7,7 +7,8 @@
   number or any id. The key is stored hashed (for lookup) and sealed with the server key (so the
   server can link the receipt from the outcome page, the connected-apps page and older receipts);
 - freezes what the Customer approved (`snapshot`): the Client's name and link, the scopes in the
-  words the authorization form used, the authorization details, the selected resources, the
+  words the authorization form used, the authorization details (as the Customer changed them,
+  `changed_by_customer`, CDS-WG3-01 §7.4.5), the selected resources, the
   dates, the terms, and the Purposes the form showed (`purpose`: `grants.purposes.shown`, their
   content copied, never looked up again). The receipt
   page shows this copy, never the Client's current values (and shows those beside it if changed);
@@ -107,8 +108,11 @@ def issue_receipt(
     client: Client,
     customer: Customer,
     selected: list[dict[str, Any]],
+    *,
+    changed_by_customer: bool = False,
 ) -> IssuedReceipt:
-    """Make the receipt for an approval of `grant` (see the module docstring)."""
+    """Make the receipt for an approval of `grant` (see the module docstring);
+    `changed_by_customer`: the Customer changed the request on the form (CDS-WG3-01 §7.4.5)."""
     key = new_secret()
     now = utcnow()
     receipt = Receipt(
@@ -118,7 +122,10 @@ def issue_receipt(
         grant_id=grant.grant_id,
         customer_id=customer.id,
         created=now,
-        snapshot=snapshot(settings, catalogue, grant, client, selected),
+        snapshot={
+            **snapshot(settings, catalogue, grant, client, selected),
+            "changed_by_customer": changed_by_customer,
+        },
         superseded_by=None,
     )
     for older in session.scalars(

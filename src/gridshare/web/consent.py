@@ -2,8 +2,11 @@
 Header (the utility), Requester (the Client's name, linked to its `client_uri` in a new tab, and its
 logo only when served from our own origin), Requests Container (one Request Section per scope in
 plain words, `web.consent_words`, each ending with its Purpose Component, §9.2.2.4), Closing,
-Approval (Approve and Decline) and Footer (log out to switch Customer). No scripts and no external
-assets; the Selection Component comes later.
+Approval (Approve and Decline) and Footer (log out to switch Customer). No external assets.
+A Request Section whose request sets `allow_scope_modifications` true (§7.4.5, §9.2.1.4) shows
+plain controls, prefilled as requested, to leave out data, shorten durations or remove the section
+(`web.modification_form`); Approve checks the changes (`grants.scope_modifications`) and a bad
+one re-renders the form with 422 and the error beside its control, writing nothing.
 
 `GET urls.CONSENT?request=<pending id>` asks for a login when there is no session, or when the
 request said `prompt=login` and the session is older than the request (CDS-WG1-02 §8.3-d); then it
@@ -45,8 +48,9 @@ from gridshare.grants.authorization import (
     find_pending,
     take_pending,
 )
-from gridshare.grants.authorization_details import RequestRejected, resolve_request
+from gridshare.grants.authorization_details import Requested, RequestRejected, resolve_request
 from gridshare.grants.purposes import usable_for
+from gridshare.grants.scope_modifications import ModificationRejected, apply
 from gridshare.grants.scopes import Catalogue, is_url, load_catalogue
 from gridshare.grants.secrets import same
 from gridshare.grants.selections import Chosen, SelectionGroup, selection_groups
@@ -58,6 +62,7 @@ from gridshare.store.tables.grants import LoginSession
 from gridshare.web.browser import PAGE_HEADERS, FormDep, csrf_ok, notice, page
 from gridshare.web.consent_words import preselection_words, request_sections
 from gridshare.web.login import current_login, login_url
+from gridshare.web.modification_form import Editing, editing, read_changes
 from gridshare.web.selection_form import RequestPart, parts, selection_choices
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +88,8 @@ def consent_form(
         return _refuse(request, session, settings, pending_id, refused)
     form = _Form.build(session, settings, client, pending.request, customer)
     session.commit()
-    return _show(request, settings, form, login, pending_id)
+    edits = editing(form.catalogue, settings, form.requested, form.parts, utcnow())
+    return _show(request, settings, form, login, pending_id, edits)
 
 
 @router.post(urls.CONSENT, response_class=HTMLResponse)
@@ -129,19 +135,43 @@ def consent_decision(
     except AuthorizationRefused as refused:
         return _refuse(request, session, settings, pending_id, refused)
     shown = _Form.build(session, settings, client, pending.request, customer)
+    changes, problems = read_changes(form, shown.parts)
+    now = utcnow()
+    if shown.requested is not None and not problems:
+        try:
+            apply(shown.catalogue, settings, shown.requested, changes, now)
+        except ModificationRejected as rejected:
+            problems = rejected.problems
+    removed = {scope_id for scope_id, change in changes.items() if change.removed}
     chosen = [
         group.choose(form.all(f"select.{group.key}"), form.get(f"future.{group.key}") == "yes")
         for group in shown.groups
     ]
-    if shown.blocked or any(c.empty for c in chosen):
+    kept = [c for c in chosen if not set(c.group.scope_ids) <= removed]
+    if shown.blocked or problems or any(c.empty for c in kept):
         session.commit()
-        return _show(request, settings, shown, login, pending_id, chosen, status_code=422)
+        edits = editing(
+            shown.catalogue, settings, shown.requested, shown.parts, now, form, problems
+        )
+        return _show(
+            request, settings, shown, login, pending_id, edits, chosen, kept, status_code=422
+        )
     try:
         taken = take_pending(session, pending_id)
-        location = approve(session, settings, shown.catalogue, taken.request, customer, chosen)
+        location = approve(
+            session, settings, shown.catalogue, taken.request, customer, kept, changes
+        )
     except PendingGone as gone:
         session.rollback()
         return _gone(request, settings, gone)
+    except ModificationRejected as rejected:
+        session.rollback()
+        edits = editing(
+            shown.catalogue, settings, shown.requested, shown.parts, now, form, rejected.problems
+        )
+        return _show(
+            request, settings, shown, login, pending_id, edits, chosen, kept, status_code=422
+        )
     except AuthorizationRefused as refused:
         location = error_url(
             pending.request.redirect_uri, pending.request.state, refused.error, refused.description
@@ -158,6 +188,8 @@ class _Form:
     client: Client
     customer: Customer
     renewal: bool
+    requested: Requested | None
+    """The request resolved now (None when it no longer resolves: nothing is editable)."""
     parts: list[RequestPart]
     groups: list[SelectionGroup]
     purposes: list[dict[str, Any]]
@@ -193,7 +225,9 @@ class _Form:
         except RequestRejected:
             scope = " ".join(s.id for s in described_scopes(catalogue, scope, details))
             shown_purposes = []
+            requested = None
         else:
+            requested = resolved
             scope, details = resolved.scope, resolved.authorization_details
             shown_purposes = purposes.shown(settings, catalogue, client, details)
         today = utcnow().astimezone(settings.tz).date()
@@ -204,6 +238,7 @@ class _Form:
             client,
             customer,
             request.grant_id is not None,
+            requested,
             parts(sections, groups),
             groups,
             shown_purposes,
@@ -216,11 +251,15 @@ def _show(
     form: _Form,
     login: LoginSession,
     pending_id: str,
+    edits: Editing,
     chosen: list[Chosen] | None = None,
+    kept: list[Chosen] | None = None,
     status_code: int = 200,
 ) -> Response:
     """The authorization form, or the Preselection Error page (§9.3.1) when the request wants
-    one. `chosen` are the Customer's ticks from a submission that needs correcting."""
+    one. `chosen` are the Customer's ticks from a submission that needs correcting, `kept` those
+    of the Request Sections not removed (only they need a choice), `edits` the controls of the
+    Request Sections the Customer may change (§7.4.5)."""
     client = form.client
     name = client.client_name or client.client_id
     common = {
@@ -249,7 +288,8 @@ def _show(
         logo_uri=_our_logo(settings, client.logo_uri),
         sandbox=client.status == "sandbox",
         parts=form.parts,
-        choices=selection_choices(form.groups, chosen),
+        choices=selection_choices(form.groups, chosen, kept),
+        edits=edits,
         purposes=_part_purposes(form),
         renewal=form.renewal,
         **common,

@@ -87,9 +87,12 @@ def parts(
 
 
 def selection_choices(
-    groups: Sequence[SelectionGroup], chosen: Sequence[Chosen] | None
+    groups: Sequence[SelectionGroup],
+    chosen: Sequence[Chosen] | None,
+    kept: Sequence[Chosen] | None = None,
 ) -> dict[str, SelectionChoice]:
-    """Each Selection's entries, ticked from `chosen` (a submission) or the preselection."""
+    """Each Selection's entries, ticked from `chosen` (a submission) or the preselection; an
+    empty choice is an error only in `kept` (when given: the Request Sections not removed)."""
     choices = {}
     for index, group in enumerate(groups):
         singular, plural = NOUNS[group.selection_type]
@@ -97,7 +100,7 @@ def selection_choices(
         ticked = set(picked.ids) if picked is not None else set(group.preselection.ids)
         future = picked.include_future if picked is not None else group.preselection.include_future
         error = None
-        if picked is not None and picked.empty:
+        if picked is not None and picked.empty and (kept is None or picked in kept):
             error = (
                 f"Choose at least one {singular} to share, or choose Decline."
                 if group.resources
