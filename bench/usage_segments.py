@@ -50,7 +50,12 @@ LONG_YEARS = 5
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--meters", type=int, default=10, help="meters for the paged run")
-    parser.add_argument("--page-size", type=int, default=100, help="segments per page")
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        default=Settings.model_fields["usage_page_size"].default,
+        help="segments per page (GRIDSHARE_USAGE_PAGE_SIZE; default: its default)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gridshare-bench-") as folder:
         workdir = Path(folder)
@@ -64,7 +69,7 @@ def main() -> None:
         _utility(settings, engine, "long", 1, today - timedelta(days=365 * LONG_YEARS), today)
         http = TestClient(create_app(settings, engine))
         client = _client(settings, engine)
-        print(f"page size {settings.page_size}; 15-minute kWh, {year_ago} to {today}")
+        print(f"page size {settings.usage_page_size}; 15-minute kWh, {year_ago} to {today}")
         results = [
             _versus_orjson(http, _token(http, client, "year", 1), "one meter-year"),
             _versus_orjson(
@@ -91,7 +96,7 @@ def _settings(workdir: Path, page_size: int) -> Settings:
         database_url=f"sqlite:///{workdir / 'bench.sqlite3'}",
         base_url="http://testserver",
         timezone=TIMEZONE,
-        page_size=page_size,
+        usage_page_size=page_size,
         scopes_file=scopes,
     )
 

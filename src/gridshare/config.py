@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     port: int = 8000
     timezone: str = Field(default="America/Los_Angeles", description="The utility's local timezone")
     page_size: int = Field(default=100, ge=1, le=1000, description="Objects per listing page")
+    usage_page_size: int = Field(
+        default=400,
+        ge=1,
+        le=5000,
+        description="Usage Segments per page of the Usage Segments API (a segment is one local "
+        "day of a meter: 400 hold a meter-year, so one request serves it)",
+    )
     utility_name: str = "Demo Gas & Electric"
     utility_abbreviation: str | None = "DG&E"
     utility_description: str = (

@@ -4,6 +4,7 @@ values as stored (nulls, DST days, read periods), formats, filters, order, pagin
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -11,9 +12,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from gridshare import urls
+from gridshare.app import create_app
+from gridshare.store.db import session_factory, transaction
 from gridshare.store.jsontext import loads
 from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.contracts import ServiceContract
@@ -334,14 +338,19 @@ def test_filters(world: DataWorld) -> None:
 @pytest.mark.req("WG3-10.8.8-c", "WG3-10.8.8-a")
 def test_order_and_paging(world: DataWorld) -> None:
     token = _usage(world, "home", include_accounts=True, include_service_contracts=True)
-    first = world.get(urls.USAGE_SEGMENTS, token)
+    small = TestClient(
+        create_app(
+            world.demo.settings.model_copy(update={"usage_page_size": 100}), world.demo.engine
+        )
+    )
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    first = small.get(urls.USAGE_SEGMENTS, headers=bearer)
     assert first.status_code == 200
     page = first.json()
-    assert len(page[SEGMENT]) == world.demo.settings.page_size
+    assert len(page[SEGMENT]) == 100
     assert page["previous"] is None and page["next"] is not None
-    bearer = {"Authorization": f"Bearer {token['access_token']}"}
-    second = world.http.get(page["next"], headers=bearer).json()
-    back = world.http.get(second["previous"], headers=bearer).json()
+    second = small.get(page["next"], headers=bearer).json()
+    back = small.get(second["previous"], headers=bearer).json()
     assert [s["cds_usagesegment_id"] for s in back[SEGMENT]] == [
         s["cds_usagesegment_id"] for s in page[SEGMENT]
     ]
@@ -364,6 +373,82 @@ def test_order_and_paging(world: DataWorld) -> None:
     ]
     assert keys == sorted(keys)
     assert len({k[:2] for k in keys}) == 4, "home's four contracts: old and new, electric and gas"
+
+
+def test_a_page_holds_the_usage_page_size_not_the_listing_page_size(world: DataWorld) -> None:
+    token = _usage(world, "home")
+    every = world.every_page(urls.USAGE_SEGMENTS, token, SEGMENT)
+    assert world.demo.settings.page_size < len(every)
+    first = world.get(urls.USAGE_SEGMENTS, token).json()
+    assert len(first[SEGMENT]) == min(len(every), world.demo.settings.usage_page_size)
+
+
+def _whole(world: DataWorld, segment: dict[str, Any]) -> bool:
+    """Whether the segment is its blocks' whole local day (or read period)."""
+    matched = re.match(r"^.+-(\d+)-(\d{8})(-\d+)?$", segment["cds_usagesegment_id"])
+    assert matched is not None
+    interval, day, piece = matched.groups()
+    if piece is not None:
+        return False
+    if interval == "0":
+        return True
+    local = datetime.strptime(day, "%Y%m%d").date()
+    return len(segment["values"]) == intervals_in_day(local, world.demo.settings.tz, int(interval))
+
+
+def _bodies(world: DataWorld, token: dict[str, Any]) -> list[bytes]:
+    """Every page of the token's segments, as the bytes the API sent."""
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    bodies = []
+    answer = world.http.get(urls.USAGE_SEGMENTS, headers=bearer)
+    while True:
+        assert answer.status_code == 200, answer.text
+        bodies.append(answer.content)
+        link = answer.json()["next"]
+        if link is None:
+            return bodies
+        answer = world.http.get(link, headers=bearer)
+
+
+def test_stored_values_json_is_served_and_blocks_without_it_serve_the_same_bytes(
+    world: DataWorld,
+) -> None:
+    """DESIGN rule 3: a whole segment of one channel copies its block's stored `values_json`;
+    a block written before migration 0006 (none stored) is decoded into the same bytes."""
+    token = _usage(world, "business")
+    served = _bodies(world, token)
+    segments = [s for body in served for s in loads(body)[SEGMENT]]
+    whole = [s for s in segments if len(s["formats"]) == 1 and _whole(world, s)]
+    assert whole, "the business customer has whole segments of one channel"
+    with world.session() as session:
+        kept = {
+            (channel_id, start): encoded
+            for channel_id, start, encoded in session.execute(
+                select(UsageBlock.channel_id, UsageBlock.start, UsageBlock.values_json)
+            )
+        }
+    keep_stamp = {"modified": UsageBlock.modified}
+    try:
+        with transaction(session_factory(world.demo.engine)) as session:
+            session.execute(update(UsageBlock).values(values_json=None, **keep_stamp))
+        assert _bodies(world, token) == served
+        marked = b'[[{"eu":12345}]]'
+        with transaction(session_factory(world.demo.engine)) as session:
+            session.execute(update(UsageBlock).values(values_json=marked, **keep_stamp))
+        again = [s for body in _bodies(world, token) for s in loads(body)[SEGMENT]]
+        copied = [s for s in again if s["values"] == [[{"eu": 12345}]]]
+        assert {s["cds_usagesegment_id"] for s in copied} == {
+            s["cds_usagesegment_id"] for s in whole
+        }
+    finally:
+        with transaction(session_factory(world.demo.engine)) as session:
+            for (channel_id, start), encoded in kept.items():
+                session.execute(
+                    update(UsageBlock)
+                    .where(UsageBlock.channel_id == channel_id, UsageBlock.start == start)
+                    .values(values_json=encoded, **keep_stamp)
+                )
+    assert _bodies(world, token) == served
 
 
 def ids_of(page: dict[str, Any]) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from gridshare.store.db import session_factory, transaction
+from gridshare.store.jsontext import loads
 from gridshare.store.tables.meters import MeterDevice
 from gridshare.store.tables.usage import Channel, UsageBlock
 from gridshare.utility import codec
@@ -22,6 +23,7 @@ from gridshare.utility.usage import (
     local_day,
     write_blocks,
 )
+from gridshare.utility.usage_read import Column, value_sets, values_json
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -120,3 +122,43 @@ def test_write_blocks_inserts_then_replaces_keeping_created(engine: Engine) -> N
         assert stored.start == second.start
         assert stored.created == long_ago
         assert stored.modified > long_ago
+
+
+def test_write_blocks_keeps_each_blocks_values_json_and_refreshes_it(engine: Engine) -> None:
+    """DESIGN rule 3: the encoded `values` array is written beside the block, and replaced with
+    it; a kind the Usage Segments API does not serve keeps none."""
+    _meter(engine)
+    factory = session_factory(engine)
+    with transaction(factory) as session:
+        channel_id = ensure_channel(session, "m1", "electric_usage", None, "kWh", 900).id
+        other = ensure_channel(session, "m1", "reactive_power", None, "kVArh", 900).id
+        write_blocks(session, [_block(channel_id, [Decimal("1.5"), None], [0, 4])])
+        write_blocks(session, [_block(other, [Decimal("3")], [0])])
+    with factory() as session:
+        stored = {b.channel_id: b.values_json for b in session.scalars(select(UsageBlock))}
+    assert loads(stored[channel_id] or b"") == [[{"eu": Decimal("1.5")}], [None]]
+    assert stored[other] is None
+    with transaction(factory) as session:
+        write_blocks(session, [_block(channel_id, [Decimal("0.25"), Decimal(2)], [0, 4])])
+    with factory() as session:
+        [encoded] = session.scalars(
+            select(UsageBlock.values_json).where(UsageBlock.channel_id == channel_id)
+        )
+    assert loads(encoded or b"") == [
+        [{"eu": Decimal("0.25")}],
+        [{"eu": Decimal(2), "quality": "estimated"}],
+    ]
+
+
+def test_values_json_is_the_decoded_values_of_the_whole_block() -> None:
+    values: list[Decimal | None] = [Decimal("0.1"), None, Decimal("-2.675"), Decimal("7")]
+    packed, quality = codec.pack_decimals(values), codec.pack_quality([0, 0, 1, 0])
+    encoded = values_json("natural_gas_usage", 4, packed, quality)
+    assert encoded == value_sets([Column(b"gu", packed, quality, 0, 4)], 4)
+    assert loads(encoded or b"") == [
+        [{"gu": Decimal("0.1")}],
+        [None],
+        [{"gu": Decimal("-2.675"), "quality": "raw"}],
+        [{"gu": Decimal(7)}],
+    ]
+    assert values_json("unknown_kind", 4, packed, quality) is None

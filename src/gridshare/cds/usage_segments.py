@@ -20,7 +20,8 @@ token reaches (`Access.usage`), served from the usage blocks (DESIGN rule 3).
   `gu`, `wu`, `fu` by type) per format, `null` where the channel has no value. A reading whose
   quality is not the default `valid` carries it as `"quality"` in its Value Object (a Server
   field, §10.8.4: the choices' formats name no quality). Written by `utility.usage_read` without a
-  Python object per reading.
+  Python object per reading; a segment of one channel that is not trimmed copies the block's
+  stored `values_json` (DESIGN rule 3), decoded only for blocks written without it.
 - **Related ids** (§10.8.1) are those of the spans (meter x service point x contract) covering the
   segment, listed only when the token reaches them; Bill Sections of those contracts whose dates
   overlap the segment; Aggregations having the meter, a point, a contract or an account as member.
@@ -84,18 +85,10 @@ from gridshare.store.tables.servicepoints import ServicePoint
 from gridshare.store.tables.usage import Channel, UsageBlock
 from gridshare.timefmt import rfc3339
 from gridshare.utility.usage import day_start, local_day
-from gridshare.utility.usage_read import Column, Span, spans, value_sets
+from gridshare.utility.usage_read import VALUE_KEYS, Column, Span, spans, value_sets
 
 router = APIRouter(tags=["CDS-WG3-01 Customer Data"])
 
-VALUE_KEYS: Final[Mapping[str, bytes]] = {
-    "electric_usage": b"eu",
-    "electric_demand": b"ed",
-    "water_usage": b"wu",
-    "natural_gas_usage": b"gu",
-    "fuel_oil_usage": b"fu",
-}
-"""The Value Object field of each channel kind we serve (§10.8.5.1-§10.8.5.6)."""
 DEMAND_TYPE: Final = "average"
 """Our demand channels hold the average demand over each interval (§10.8.7.7)."""
 DIRECTIONS: Final = {"net": 0, "forward": 1, "reverse": 2}
@@ -148,7 +141,7 @@ def list_usage_segments(
     )
     position = _position(decode_cursor(cursor))
     listing = Listing(session, settings.tz, access, usage, filters, formats(settings, usage))
-    found, nxt, prev = listing.page(position, settings.page_size)
+    found, nxt, prev = listing.page(position, settings.usage_page_size)
     items = listing.segments_json(found)
 
     def link(at: Cursor | None) -> str | None:
@@ -783,9 +776,13 @@ class Listing:
         """The Usage Segment objects (§10.8.1) of a page."""
         blocks = self._blocks(found)
         sections = self._sections(frozenset(c for s in found for c in s.lane.contracts))
+        related: dict[Lane, dict[str, list[str]]] = {}
         items = []
         for segment in found:
             key = segment.key
+            lane = segment.lane
+            if lane not in related:
+                related[lane] = self._related(lane)
             channels = [
                 c
                 for c in self.channels.get(key.meter_id, [])
@@ -797,20 +794,25 @@ class Listing:
                 values = b"[]"
             else:
                 value_formats = [self.formats.of(c) for c in channels]
-                columns = [
-                    Column(
-                        VALUE_KEYS[c.kind],
-                        blocks[c.id, key.start][0],
-                        blocks[c.id, key.start][1],
-                        segment.first,
-                        segment.last,
-                    )
-                    for c in channels
-                ]
-                values = value_sets(columns, segment.last - segment.first)
+                stored = blocks[channels[0].id, key.start] if len(channels) == 1 else None
+                whole = segment.first == 0 and segment.last == key.count
+                if stored is not None and whole and stored.encoded is not None:
+                    values = stored.encoded
+                else:
+                    columns = [
+                        Column(
+                            VALUE_KEYS[c.kind],
+                            blocks[c.id, key.start].values,
+                            blocks[c.id, key.start].quality,
+                            segment.first,
+                            segment.last,
+                        )
+                        for c in channels
+                    ]
+                    values = value_sets(columns, segment.last - segment.first)
             first_day = local_day(segment.start, self.tz)
             last_day = local_day(segment.end - timedelta(microseconds=1), self.tz)
-            lane = segment.lane
+            modified = rfc3339(key.modified)
             items.append(
                 {
                     "cds_usagesegment_id": segment_id(
@@ -820,13 +822,9 @@ class Listing:
                         segment.first,
                     ),
                     "cds_created": rfc3339(key.created),
-                    "cds_modified": rfc3339(key.modified),
-                    "cds_synced": rfc3339(key.modified),
-                    "related_aggregations": sorted(self.aggregations(lane)),
-                    "related_accounts": self.visible(ACCOUNTS, lane.accounts),
-                    "related_servicecontracts": self.visible(CONTRACTS, lane.contracts),
-                    "related_servicepoints": self.visible(POINTS, lane.points),
-                    "related_meterdevices": self.visible(METERS, {lane.meter_id}),
+                    "cds_modified": modified,
+                    "cds_synced": modified,
+                    **related[lane],
                     "related_billsections": sorted(
                         section_id
                         for section_id, contract_id, first, last in sections
@@ -841,8 +839,20 @@ class Listing:
             )
         return items
 
-    def _blocks(self, found: Sequence[Segment]) -> dict[tuple[int, datetime], tuple[bytes, Any]]:
-        """The packed values and quality of the page's blocks, by (channel id, start)."""
+    def _related(self, lane: Lane) -> dict[str, list[str]]:
+        """The related ids of a lane's segments the token reaches (but Bill Sections)."""
+        return {
+            "related_aggregations": sorted(self.aggregations(lane)),
+            "related_accounts": self.visible(ACCOUNTS, lane.accounts),
+            "related_servicecontracts": self.visible(CONTRACTS, lane.contracts),
+            "related_servicepoints": self.visible(POINTS, lane.points),
+            "related_meterdevices": self.visible(METERS, {lane.meter_id}),
+        }
+
+    def _blocks(self, found: Sequence[Segment]) -> dict[tuple[int, datetime], Stored]:
+        """The page's blocks, by (channel id, start): one query over the page's channels and
+        time span when the page's days are dense (cheaper than a keyset of hundreds of pairs),
+        the pairs themselves when they are sparse (read periods, ids named far apart)."""
         pairs = {
             (c.id, s.key.start)
             for s in found
@@ -851,12 +861,39 @@ class Listing:
         }
         if not pairs:
             return {}
+        starts = {start for _, start in pairs}
+        first, last = min(starts), max(starts)
+        span: ColumnElement[bool] = and_(
+            UsageBlock.channel_id.in_(sorted({channel for channel, _ in pairs})),
+            UsageBlock.start >= first,
+            UsageBlock.start <= last,
+        )
+        if last - first > timedelta(days=2 * len(starts) + 2):
+            span = tuple_(UsageBlock.channel_id, UsageBlock.start).in_(sorted(pairs))
         rows = self.session.execute(
             select(
-                UsageBlock.channel_id, UsageBlock.start, UsageBlock.values, UsageBlock.quality
-            ).where(tuple_(UsageBlock.channel_id, UsageBlock.start).in_(sorted(pairs)))
+                UsageBlock.channel_id,
+                UsageBlock.start,
+                UsageBlock.values,
+                UsageBlock.quality,
+                UsageBlock.values_json,
+            ).where(span)
         )
-        return {(channel, start): (values, quality) for channel, start, values, quality in rows}
+        return {
+            (channel, start): Stored(values, quality, encoded)
+            for channel, start, values, quality, encoded in rows
+            if (channel, start) in pairs
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A block as the page reads it: packed values and quality, and its stored `values` array
+    (None for blocks written before migration 0006)."""
+
+    values: bytes
+    quality: bytes | None
+    encoded: bytes | None
 
 
 def _channel_order(channel: Channel) -> tuple[str, int, str, int]:

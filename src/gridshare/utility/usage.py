@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gridshare.store.bulk import upsert
 from gridshare.store.db import utcnow
 from gridshare.store.tables.usage import Channel, UsageBlock
+from gridshare.utility.usage_read import values_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,15 @@ def ensure_channel(
 
 
 def write_blocks(session: Session, blocks: Iterable[BlockRow]) -> int:
-    """Insert or replace blocks by (channel, start); returns how many were written."""
+    """Insert or replace blocks by (channel, start), each with its encoded `values` array
+    (`usage_read.values_json`); returns how many were written."""
     now = utcnow()
+    written = list(blocks)
+    kinds = dict(
+        session.execute(
+            select(Channel.id, Channel.kind).where(Channel.id.in_({b.channel_id for b in written}))
+        ).all()
+    )
     rows = [
         {
             "channel_id": b.channel_id,
@@ -97,10 +105,11 @@ def write_blocks(session: Session, blocks: Iterable[BlockRow]) -> int:
             "count": b.count,
             "values": b.values,
             "quality": b.quality,
+            "values_json": values_json(kinds.get(b.channel_id, ""), b.count, b.values, b.quality),
             "created": now,
             "modified": now,
         }
-        for b in blocks
+        for b in written
     ]
     upsert(
         session,

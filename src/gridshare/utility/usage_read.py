@@ -9,11 +9,14 @@ and the blocks' values written straight to JSON bytes.
   formatted by orjson in one call, and the Value Objects are made by byte replacement. A value is
   exact: an integer block (`n * 10**e`, |n| < 10**15) goes through the float `n / 10**-e`, whose
   shortest representation is the decimal itself; larger integers take the exact Decimal path.
+- `values_json`: the `values` array of one block alone (its channel's Value Object key, every
+  value), written beside the block by every write path (`usage_blocks.values_json`), so that
+  serving an untrimmed segment of one channel copies these bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Final
@@ -34,6 +37,14 @@ from gridshare.utility import codec
 EXACT_FLOAT_LIMIT: Final = 10**15
 """Integers below this (in magnitude) scaled by 10**-9..10**0 print exactly as floats."""
 _NUMPY: Final = orjson.OPT_SERIALIZE_NUMPY
+VALUE_KEYS: Final[Mapping[str, bytes]] = {
+    "electric_usage": b"eu",
+    "electric_demand": b"ed",
+    "water_usage": b"wu",
+    "natural_gas_usage": b"gu",
+    "fuel_oil_usage": b"fu",
+}
+"""The Value Object field of each channel kind served (CDS-WG3-01 §10.8.5.1-§10.8.5.6)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +116,15 @@ def value_sets(columns: Sequence[Column], length: int) -> bytes:
         return _same_key(columns[0].key, floats, length)
     tokens = [_tokens(c, f, length) for c, f in zip(columns, floats, strict=True)]
     return b"[[" + b"],[".join(map(b",".join, zip(*tokens, strict=True))) + b"]]"
+
+
+def values_json(kind: str, count: int, values: bytes, quality: bytes | None) -> bytes | None:
+    """The `values` array of a block of a `kind` channel alone, its `count` values (None for a
+    kind the Usage Segments API does not serve)."""
+    key = VALUE_KEYS.get(kind)
+    if key is None:
+        return None
+    return value_sets([Column(key, values, quality, 0, count)], count)
 
 
 def _flagged(column: Column) -> bool:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from gridshare.cli import app
 from gridshare.config import Settings
 from gridshare.store.db import session_factory, transaction
+from gridshare.store.jsontext import loads
 from gridshare.store.tables.meters import MeterDevice
 from gridshare.store.tables.usage import Channel, UsageBlock
 from gridshare.utility import codec
@@ -25,6 +26,7 @@ from gridshare.utility.imports.csv_usage import (
     import_usage_csv,
 )
 from gridshare.utility.usage import BlockRow, day_start, ensure_channel, write_blocks
+from gridshare.utility.usage_read import values_json
 
 HEADER = ",".join(COLUMNS)
 JUNE_1 = datetime(2024, 6, 1, 7, tzinfo=UTC)  # local midnight in Los Angeles (PDT)
@@ -466,3 +468,21 @@ def test_a_stored_block_that_cannot_be_merged_is_named(
     with pytest.raises(UsageImportError, match=f"^line 3, field [a-z_]+: .*{says}"):
         _import(engine, settings, path)
     assert _snapshot(engine) == before
+
+
+def test_imported_blocks_keep_their_values_json_and_a_merge_refreshes_it(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Both import writes (new days inserted, stored days upserted) store the encoded `values`
+    array beside the block (DESIGN rule 3)."""
+    _meters(engine, "A1")
+    _import(engine, settings, _csv(tmp_path, [HEADER, _row(_quarter(0), "1.5")], "one.csv"))
+    merged = [HEADER, _row(_quarter(1), "0.25", quality="estimated")]
+    _import(engine, settings, _csv(tmp_path, merged, "two.csv"))
+    with session_factory(engine)() as session:
+        block = session.scalars(select(UsageBlock)).one()
+    assert block.values_json == values_json("electric_usage", 2, block.values, block.quality)
+    assert loads(block.values_json or b"") == [
+        [{"eu": Decimal("1.5")}],
+        [{"eu": Decimal("0.25"), "quality": "estimated"}],
+    ]

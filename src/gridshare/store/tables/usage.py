@@ -4,6 +4,9 @@ A channel is one measured quantity of one meter (kind + direction + units + inte
 holds that channel's values for one local day (96 values at 15 minutes; 92 or 100 on DST change
 days), or one read period for monthly reads (`count` 1, `interval_seconds` the period's length).
 Values and quality flags are packed by `gridshare.utility.codec`; never one row per reading.
+Beside them, `values_json` keeps the block's encoded CDS `values` array (`utility.usage_read.
+values_json`), refreshed by every write, so that serving an untrimmed one-channel Usage Segment
+copies bytes.
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ class UsageBlock(Base):
     values: Mapped[bytes] = mapped_column(LargeBinary, comment="packed by utility.codec")
     quality: Mapped[bytes | None] = mapped_column(
         LargeBinary, comment="one code per value; null when every value has the codec's default"
+    )
+    values_json: Mapped[bytes | None] = mapped_column(
+        LargeBinary,
+        comment="the block's CDS-WG3-01 §10.8.3 `values` array as JSON bytes (one Value Object "
+        "per value, quality included), written with the block; null for channels the Usage "
+        "Segments API does not serve and for blocks written before 0006",
     )
     created: Mapped[datetime] = mapped_column(default=utcnow)
     modified: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

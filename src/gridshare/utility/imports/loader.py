@@ -23,6 +23,7 @@ from gridshare.store.tables.meters import MeterDevice
 from gridshare.store.tables.usage import Channel, UsageBlock
 from gridshare.utility.imports.errors import UsageImportError
 from gridshare.utility.imports.readings import ChannelReadings, StoredBlock, pack_day
+from gridshare.utility.usage_read import values_json
 
 LOOKUP_BATCH = 500
 BLOCK_COLUMNS = (
@@ -32,6 +33,7 @@ BLOCK_COLUMNS = (
     "count",
     "values",
     "quality",
+    "values_json",
     "created",
     "modified",
 )
@@ -232,4 +234,5 @@ def _block_rows(
     now = utcnow()
     for channel, start, count, values, quality in packed:
         moment = datetime.fromtimestamp(start, UTC)
-        yield (ids[channel], moment, channel.interval, count, values, quality, now, now)
+        encoded = values_json(channel.kind, count, values, quality)
+        yield (ids[channel], moment, channel.interval, count, values, quality, encoded, now, now)
