@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridshare import urls
@@ -25,7 +26,7 @@ from gridshare.app import create_app
 from gridshare.grants.clients import new_credential, register
 from gridshare.grants.scopes import load_catalogue
 from gridshare.oauth import pkce
-from gridshare.store.db import session_factory
+from gridshare.store.db import session_factory, utcnow
 from tests.demo.conftest import SmallDemo
 from tests.oauth.authorization_setup import hidden, ticks
 
@@ -131,20 +132,29 @@ class DataWorld:
         value = token if isinstance(token, str) else token["access_token"]
         return self.http.get(path, params=params, headers={"Authorization": f"Bearer {value}"})
 
+    def with_page_size(self, page_size: int) -> DataWorld:
+        """The same world served by an app with `page_size` objects per listing page."""
+        settings = self.demo.settings.model_copy(update={"page_size": page_size})
+        return replace(self, http=TestClient(create_app(settings, self.demo.engine)))
+
+    def pages(self, path: str, token: str | dict[str, Any], **params: str) -> list[Any]:
+        """Every page body of a listing, following `next` links."""
+        value = token if isinstance(token, str) else token["access_token"]
+        headers = {"Authorization": f"Bearer {value}"}
+        answer = self.http.get(path, params=params, headers=headers)
+        found = []
+        while True:
+            assert answer.status_code == 200, answer.text
+            found.append(answer.json())
+            if found[-1]["next"] is None:
+                return found
+            answer = self.http.get(found[-1]["next"], headers=headers)
+
     def every_page(
         self, path: str, token: str | dict[str, Any], name: str, **params: str
     ) -> list[Any]:
         """Every object of a listing, following `next` links."""
-        found: list[Any] = []
-        answer = self.get(path, token, **params)
-        while True:
-            assert answer.status_code == 200, answer.text
-            body = answer.json()
-            found += body[name]
-            if body["next"] is None:
-                return found
-            value = token if isinstance(token, str) else token["access_token"]
-            answer = self.http.get(body["next"], headers={"Authorization": f"Bearer {value}"})
+        return [item for page in self.pages(path, token, **params) for item in page[name]]
 
 
 def data_world(demo: SmallDemo, scopes: list[str]) -> DataWorld:
@@ -183,3 +193,36 @@ def data_world(demo: SmallDemo, scopes: list[str]) -> DataWorld:
 def _basic(client_id: str, secret: str) -> dict[str, str]:
     pair = f"{client_id}:{secret}".encode()
     return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def check_newest_first_and_paged(
+    world: DataWorld,
+    path: str,
+    token: dict[str, Any],
+    name: str,
+    id_field: str,
+    model: Any,
+    page_size: int,
+) -> list[Any]:
+    """A listing ordered newest `cds_modified` first then by id (§10.1.10 and its siblings): the
+    oldest record, touched now, comes first; pages of `page_size` walk forward and back. Returns
+    the pages."""
+    with world.session() as session:
+        oldest = session.scalars(select(model).order_by(model.created, model.id)).first()
+        assert oldest is not None
+        oldest.modified = utcnow()
+        session.commit()
+        oldest_id = oldest.id
+    small = world.with_page_size(page_size)
+    pages = small.pages(path, token)
+    every = [item[id_field] for page in pages for item in page[name]]
+    with world.session() as session:
+        rows = session.scalars(select(model.id).order_by(model.modified.desc(), model.id)).all()
+    assert every == list(rows)
+    assert every[0] == oldest_id
+    assert len(pages) > 2 and pages[0]["previous"] is None
+    assert pages[1]["next"].startswith("http://testserver" + path)
+    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    back = small.http.get(pages[2]["previous"], headers=auth)
+    assert back.json()[name] == pages[1][name]
+    return pages

@@ -9,18 +9,16 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gridshare import urls
-from gridshare.app import create_app
 from gridshare.store.db import utcnow
 from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.contracts import ServiceContract
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.meters import MeterApp, MeterDevice, MeterInstallation
 from gridshare.store.tables.servicepoints import ServicePointContract
-from tests.cds.data_setup import DataWorld, data_world
+from tests.cds.data_setup import DataWorld, check_newest_first_and_paged, data_world
 from tests.demo.conftest import SmallDemo
 
 SCOPES = ["cds_meters_1", "cds_accounts_1", "cds_query_meter_devices_1"]
@@ -253,36 +251,9 @@ def test_number_filter_and_search_need_include_meter_numbers(world: DataWorld) -
 @pytest.mark.req("WG3-10.4.5-c", "WG3-10.4.5-a", "WG3-6.2.4-a")
 def test_newest_modified_first_and_paged_both_ways(world: DataWorld) -> None:
     token = world.direct_token("cds_query_meter_devices_1")
-    small = TestClient(
-        create_app(world.demo.settings.model_copy(update={"page_size": 5}), world.demo.engine)
+    check_newest_first_and_paged(
+        world, urls.METER_DEVICES, token, "meter_devices", "cds_meterdevice_id", MeterDevice, 5
     )
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    with world.session() as session:
-        # the first one created is modified now: it is listed first
-        oldest = session.scalars(
-            select(MeterDevice).order_by(MeterDevice.created, MeterDevice.id)
-        ).first()
-        assert oldest is not None
-        oldest.modified = utcnow()
-        session.commit()
-    pages: list[dict[str, Any]] = []
-    answer = small.get(urls.METER_DEVICES, headers=headers)
-    while True:
-        assert answer.status_code == 200, answer.text
-        pages.append(answer.json())
-        if pages[-1]["next"] is None:
-            break
-        answer = small.get(pages[-1]["next"], headers=headers)
-    every = [m for page in pages for m in page["meter_devices"]]
-    with world.session() as session:
-        rows = session.scalars(
-            select(MeterDevice).order_by(MeterDevice.modified.desc(), MeterDevice.id)
-        ).all()
-    assert [m["cds_meterdevice_id"] for m in every] == [r.id for r in rows]
-    assert every[0]["cds_meterdevice_id"] == oldest.id
-    assert len(pages) > 2 and pages[0]["previous"] is None
-    back = small.get(pages[2]["previous"], headers=headers)
-    assert back.json()["meter_devices"] == pages[1]["meter_devices"]
 
 
 @pytest.mark.req("WG3-10.4.5-b")

@@ -9,18 +9,15 @@ from typing import Any
 
 import orjson
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gridshare import urls
-from gridshare.app import create_app
-from gridshare.store.db import utcnow
 from gridshare.store.jsontext import loads
 from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.contracts import RatePlan, ServiceContract
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.programs import Participation
-from tests.cds.data_setup import DataWorld, data_world
+from tests.cds.data_setup import DataWorld, check_newest_first_and_paged, data_world
 from tests.demo.conftest import SmallDemo
 
 SCOPES = [
@@ -299,37 +296,15 @@ def test_filters_and_search_see_only_the_fields_the_token_may_see(world: DataWor
 @pytest.mark.req("WG3-10.2.7-c", "WG3-10.2.7-a")
 def test_newest_modified_first_and_paged_both_ways(world: DataWorld) -> None:
     token = world.direct_token("cds_query_service_contracts_1")
-    small = TestClient(
-        create_app(world.demo.settings.model_copy(update={"page_size": 4}), world.demo.engine)
+    check_newest_first_and_paged(
+        world,
+        urls.SERVICE_CONTRACTS,
+        token,
+        "service_contracts",
+        "cds_servicecontract_id",
+        ServiceContract,
+        4,
     )
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    with world.session() as session:
-        # the first one created is modified now: it is listed first
-        oldest = session.scalars(
-            select(ServiceContract).order_by(ServiceContract.created, ServiceContract.id)
-        ).first()
-        assert oldest is not None
-        oldest.modified = utcnow()
-        session.commit()
-    pages: list[dict[str, Any]] = []
-    answer = small.get(urls.SERVICE_CONTRACTS, headers=headers)
-    while True:
-        assert answer.status_code == 200, answer.text
-        pages.append(answer.json())
-        if pages[-1]["next"] is None:
-            break
-        answer = small.get(pages[-1]["next"], headers=headers)
-    every = [c for page in pages for c in page["service_contracts"]]
-    with world.session() as session:
-        rows = session.scalars(
-            select(ServiceContract).order_by(ServiceContract.modified.desc(), ServiceContract.id)
-        ).all()
-    assert [c["cds_servicecontract_id"] for c in every] == [r.id for r in rows]
-    assert every[0]["cds_servicecontract_id"] == oldest.id
-    assert len(pages) > 2 and pages[0]["previous"] is None
-    back = small.get(pages[2]["previous"], headers=headers)
-    assert back.json()["service_contracts"] == pages[1]["service_contracts"]
-    assert pages[1]["next"].startswith("http://testserver" + urls.SERVICE_CONTRACTS)
 
 
 @pytest.mark.req("WG3-10.2.7-b")

@@ -9,11 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from gridshare import urls
-from gridshare.app import create_app
 from gridshare.store.db import utcnow
 from gridshare.store.jsontext import loads
 from gridshare.store.tables.accounts import Account
@@ -25,7 +23,7 @@ from gridshare.store.tables.servicepoints import (
     ServicePointContract,
     ServicePointPremise,
 )
-from tests.cds.data_setup import DataWorld, data_world
+from tests.cds.data_setup import DataWorld, check_newest_first_and_paged, data_world
 from tests.demo.conftest import SmallDemo
 
 SCOPES = ["cds_meters_1", "cds_accounts_1", "cds_query_service_points_1"]
@@ -215,36 +213,9 @@ def test_search_sees_only_the_fields_the_token_may_see(world: DataWorld) -> None
 @pytest.mark.req("WG3-10.3.5-c", "WG3-10.3.5-a", "WG3-6.2.3-a")
 def test_newest_modified_first_and_paged_both_ways(world: DataWorld) -> None:
     token = world.direct_token("cds_query_service_points_1")
-    small = TestClient(
-        create_app(world.demo.settings.model_copy(update={"page_size": 5}), world.demo.engine)
+    check_newest_first_and_paged(
+        world, urls.SERVICE_POINTS, token, "service_points", "cds_servicepoint_id", ServicePoint, 5
     )
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    with world.session() as session:
-        # the first one created is modified now: it is listed first
-        oldest = session.scalars(
-            select(ServicePoint).order_by(ServicePoint.created, ServicePoint.id)
-        ).first()
-        assert oldest is not None
-        oldest.modified = utcnow()
-        session.commit()
-    pages: list[dict[str, Any]] = []
-    answer = small.get(urls.SERVICE_POINTS, headers=headers)
-    while True:
-        assert answer.status_code == 200, answer.text
-        pages.append(answer.json())
-        if pages[-1]["next"] is None:
-            break
-        answer = small.get(pages[-1]["next"], headers=headers)
-    every = [p for page in pages for p in page["service_points"]]
-    with world.session() as session:
-        rows = session.scalars(
-            select(ServicePoint).order_by(ServicePoint.modified.desc(), ServicePoint.id)
-        ).all()
-    assert [p["cds_servicepoint_id"] for p in every] == [r.id for r in rows]
-    assert every[0]["cds_servicepoint_id"] == oldest.id
-    assert len(pages) > 2 and pages[0]["previous"] is None
-    back = small.get(pages[2]["previous"], headers=headers)
-    assert back.json()["service_points"] == pages[1]["service_points"]
 
 
 @pytest.mark.req("WG3-10.3.5-b")
