@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,8 +17,10 @@ from gridshare import urls
 from gridshare.app import create_app
 from gridshare.config import Settings
 from gridshare.grants.clients import new_credential
-from gridshare.grants.receipts import RECEIPTS_PATH
+from gridshare.grants.consent_words import date_words
+from gridshare.grants.receipts import CHANGED_WORDS, RECEIPTS_PATH
 from gridshare.jobs.worker import Worker
+from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.grants import Grant
@@ -31,6 +34,7 @@ from tests.oauth.authorization_setup import (
     hidden,
     redirect_params,
     set_client,
+    ticks,
     world,
 )
 
@@ -338,3 +342,85 @@ def test_the_receipt_keeps_the_purpose_shown_on_the_form(w: World) -> None:
     assert "written by Sunny App" in html
     link = re.search(r'<a href="https://sunny.example/terms"[^>]*>Our data terms</a>', html)
     assert link is not None and 'rel="noopener nofollow"' in link.group(0)
+
+
+def _approve_with(w: World, fields: list[tuple[str, str]]) -> tuple[str, str]:
+    """Approve a request for account numbers and details kept up to date for two years, which
+    allows scope modifications, with `fields` posted from the form's editing controls; returns
+    the receipt page (as its Customer, logged in) and the receipt email."""
+    details = json.dumps(
+        [{"type": "cds_accounts_1", "allow_scope_modifications": True, "sync_until": "P2Y"}]
+    )
+    consent = w.consent_path(w.authorize(w.query(scope=None, authorization_details=details)))
+    w.log_in(*TEST_CUSTOMER, consent)
+    html = w.http.get(consent).text
+    body = [("decision", "approve"), ("csrf_token", hidden(html, "csrf_token")), *ticks(html)]
+    body += [("edit", v) for v in re.findall(r'name="edit" value="([^"]*)"', html)]
+    answer = w.http.post(
+        consent,
+        content=urlencode(body + fields),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert "code" in redirect_params(answer)
+    with w.session() as session:
+        mail = session.scalars(select(OutboxItem).where(OutboxItem.kind == "email")).one()
+        text = mail.payload["text"]
+    path = re.search(r"http://testserver(/receipts/\S+)", text)
+    assert path is not None
+    return w.http.get(path.group(1)).text, text
+
+
+def _section(html: str) -> str:
+    found = re.search(r'<li id="section-cds_accounts_1">(.*?)</li>\s*</ul></dd>', html, re.S)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.req("WG3-9.4-f", "WG3-9.4-e")
+def test_the_receipt_says_what_was_granted_as_requested(w: World, settings: Settings) -> None:
+    page, text = _approve_with(
+        w,
+        [
+            ("include.cds_accounts_1", "include_account_numbers"),
+            ("include.cds_accounts_1", "include_account_details"),
+        ],
+    )
+    in_two_years = utcnow().astimezone(settings.tz).year + 2
+    section = _section(page)
+    assert "<strong>Your account list</strong>" in section
+    assert "<li>your account numbers</li>" in section
+    assert "<li>account names, addresses and contacts</li>" in section
+    assert re.search(rf"Kept up to date until \d+ \w+ {in_two_years}\.", section)
+    assert CHANGED_WORDS not in page
+    assert (
+        "Access you approved:\n"
+        "  - Your account list: your account numbers, account names, addresses and contacts\n"
+        "    Kept up to date until "
+    ) in text
+    assert CHANGED_WORDS not in text
+
+
+@pytest.mark.req("WG3-9.4-f", "WG3-9.4-e")
+def test_the_receipt_says_what_the_customer_narrowed_on_the_form(
+    w: World, settings: Settings
+) -> None:
+    until = utcnow().astimezone(settings.tz).date() + timedelta(days=30)
+    page, text = _approve_with(
+        w,
+        [
+            ("include.cds_accounts_1", "include_account_numbers"),  # details left out
+            ("date.cds_accounts_1.sync_until", until.isoformat()),
+        ],
+    )
+    ends = f"Kept up to date until {date_words(settings, until.isoformat())}."
+    section = _section(page)
+    assert "<li>your account numbers</li>" in section
+    assert "account names, addresses and contacts" not in page
+    assert ends in section
+    assert f'<p id="changed-by-customer">{CHANGED_WORDS}</p>' in page.replace("&#39;", "'")
+    assert (
+        f"Access you approved:\n  - Your account list: your account numbers\n    {ends}\n"
+        f"{CHANGED_WORDS}\n"
+    ) in text
+    assert "account names" not in text

@@ -6,18 +6,22 @@
 - puts the receipt at `RECEIPTS_PATH/<key>`, a random 256-bit key unrelated to the confirmation
   number or any id. The key is stored hashed (for lookup) and sealed with the server key (so the
   server can link the receipt from the outcome page, the connected-apps page and older receipts);
-- freezes what the Customer approved (`snapshot`): the Client's name and link, the scopes in the
-  words the authorization form used, the authorization details (as the Customer changed them,
-  `changed_by_customer`, CDS-WG3-01 §7.4.5), the selected resources, the
+- freezes what the Customer approved (`snapshot`): the Client's name and link, the scopes' names,
+  the authorization details (as the Customer changed them, `changed_by_customer`, CDS-WG3-01
+  §7.4.5), the selected resources, the
   dates, the terms, and the Purposes the form showed (`purpose`: `grants.purposes.shown`, their
   content copied, never looked up again). The receipt
   page shows this copy, never the Client's current values (and shows those beside it if changed);
+  what was granted reads as the form's Request Sections (`approved_sections`, the words of
+  `grants.consent_words` for the approved scopes and details as of the approval day), and a
+  Customer's changes are said (`CHANGED_WORDS`);
 - marks the Grant's earlier receipts as superseded by this one;
 - when the Customer has an email address, enqueues the notification email (outbox kind `email`,
   DESIGN rule 5) in the same transaction: the branded entity's name, the confirmation number, the
-  receipt link, and (RECOMMENDED) date and time, Client name, a scope summary and the selected
-  resources (at most 10 per list). Purposes written by Clients apply without the server's review,
-  so Purpose content is never mailed (§9.4 allows only reviewed content).
+  receipt link, and (RECOMMENDED) date and time, Client name, the same Request Sections (and
+  `CHANGED_WORDS`) and the selected resources (at most 10 per list). Purposes written by Clients
+  apply without the server's review, so Purpose content is never mailed (§9.4 allows only
+  reviewed content).
 
 Revoking from a receipt needs no login (§9.4): the form carries `revoke_token`, an HMAC of the
 receipt under the server key, so a page elsewhere cannot post the revocation blind.
@@ -36,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from gridshare.config import Settings
 from gridshare.grants import purposes
+from gridshare.grants.consent_words import RequestSection, request_sections
 from gridshare.grants.grants import access_ends
 from gridshare.grants.scopes import Catalogue, is_url
 from gridshare.grants.secrets import Sealer, digest, new_secret, server_key
@@ -54,6 +59,11 @@ RECEIPTS_PATH: Final = "/receipts"
 PURPOSE: Final = b"gridshare-receipt"
 """What receipt keys are sealed for (see `Sealer`)."""
 CONFIRMATION_DIGITS: Final = 9
+CHANGED_WORDS: Final = (
+    "You changed the app's request on the authorization form: this is what you approved, "
+    "not what the app asked for."
+)
+"""Said on the receipt and in its email when `changed_by_customer` (CDS-WG3-01 §7.4.5)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,7 @@ def issue_receipt(
         enqueue(
             session,
             email.KIND,
-            notification(settings, receipt, url, customer.email),
+            notification(settings, catalogue, receipt, url, customer.email),
             idempotency_key=f"receipt-email:{receipt.confirmation}",
         )
     return IssuedReceipt(receipt, key, url)
@@ -177,13 +187,28 @@ def snapshot(
     }
 
 
-def notification(settings: Settings, receipt: Receipt, url: str, to: str) -> dict[str, Any]:
+def approved_sections(
+    settings: Settings, catalogue: Catalogue, receipt: Receipt
+) -> list[RequestSection]:
+    """What the receipt's Grant allowed, as the form's Request Sections (§9.4: the form's words):
+    the snapshot's scopes and authorization details, durations told as of the approval day."""
+    shot = receipt.snapshot
+    day = receipt.created.astimezone(settings.tz).date()
+    return request_sections(catalogue, settings, shot["scope"], shot["authorization_details"], day)
+
+
+def notification(
+    settings: Settings, catalogue: Catalogue, receipt: Receipt, url: str, to: str
+) -> dict[str, Any]:
     """The receipt email's outbox payload (for `jobs.email`)."""
     shot = receipt.snapshot
     when = receipt.created.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M %Z")
-    scopes = "\n".join(f"  - {s['name']}: {s['description']}" for s in shot["scopes"][:10])
-    if len(shot["scopes"]) > 10:
-        scopes += f"\n  - and {len(shot['scopes']) - 10} more (see the receipt)"
+    sections = approved_sections(settings, catalogue, receipt)
+    scopes = "".join(_section_words(section) for section in sections[:10])
+    if len(sections) > 10:
+        scopes += f"  - and {len(sections) - 10} more (see the receipt)\n"
+    if shot["changed_by_customer"]:
+        scopes += f"{CHANGED_WORDS}\n"
     ends = shot["ends"]
     until = (
         datetime.fromisoformat(ends).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M %Z")
@@ -197,7 +222,7 @@ def notification(settings: Settings, receipt: Receipt, url: str, to: str) -> dic
         f"Confirmation number: {receipt.confirmation}\n"
         f"Authorized on: {when}\n"
         f"App: {shot['client_name']}\n"
-        f"Access you approved:\n{scopes}\n"
+        f"Access you approved:\n{scopes}"
         f"{chosen}"
         f"Access ends: {until}\n\n"
         f"Your authorization receipt (you can revoke the access there at any time):\n{url}\n\n"
@@ -208,6 +233,14 @@ def notification(settings: Settings, receipt: Receipt, url: str, to: str) -> dic
         "subject": f"Your authorization receipt {receipt.confirmation} - {shot['entity_name']}",
         "text": text,
     }
+
+
+def _section_words(section: RequestSection) -> str:
+    """One Request Section for the email: its title, what it includes, its durations."""
+    line = f"  - {section.title}"
+    if section.includes:
+        line += f": {', '.join(section.includes)}"
+    return f"{line}\n" + (f"    {section.duration}\n" if section.duration else "")
 
 
 def _chosen_words(selections: list[dict[str, Any]]) -> str:

@@ -1,7 +1,7 @@
 """The authorization form, CDS-WG3-01 §9.1.1 after the pre-login checks, laid out as §9.2.1:
 Header (the utility), Requester (the Client's name, linked to its `client_uri` in a new tab, and its
 logo only when served from our own origin), Requests Container (one Request Section per scope in
-plain words, `web.consent_words`, each ending with its Purpose Component, §9.2.2.4), Closing,
+plain words, `grants.consent_words`, each ending with its Purpose Component, §9.2.2.4), Closing,
 Approval (Approve and Decline) and Footer (log out to switch Customer). No external assets.
 A Request Section whose request sets `allow_scope_modifications` true (§7.4.5, §9.2.1.4) shows
 plain controls, prefilled as requested, to leave out data, shorten durations or remove the section
@@ -49,6 +49,7 @@ from gridshare.grants.authorization import (
     take_pending,
 )
 from gridshare.grants.authorization_details import Requested, RequestRejected, resolve_request
+from gridshare.grants.consent_words import preselection_words, request_sections
 from gridshare.grants.purposes import usable_for
 from gridshare.grants.scope_modifications import ModificationRejected, apply
 from gridshare.grants.scopes import Catalogue, is_url, load_catalogue
@@ -60,7 +61,6 @@ from gridshare.store.tables.clients import Client
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.grants import LoginSession
 from gridshare.web.browser import PAGE_HEADERS, FormDep, csrf_ok, notice, page
-from gridshare.web.consent_words import preselection_words, request_sections
 from gridshare.web.login import current_login, login_url
 from gridshare.web.modification_form import Editing, editing, read_changes
 from gridshare.web.selection_form import RequestPart, parts, selection_choices

@@ -18,6 +18,7 @@ from typing import Final
 
 from gridshare.config import Settings
 from gridshare.grants.authorization_details import Requested
+from gridshare.grants.consent_words import INCLUDES, VALUE_TYPES, date_words
 from gridshare.grants.scope_modifications import (
     FORM,
     Change,
@@ -29,7 +30,6 @@ from gridshare.grants.scope_modifications import (
 )
 from gridshare.grants.scopes import VALUE_TYPES_FIELD, Catalogue
 from gridshare.web.browser import Form
-from gridshare.web.consent_words import INCLUDES, VALUE_TYPES, date_words
 from gridshare.web.selection_form import RequestPart
 
 DATE_LABELS: Final = {

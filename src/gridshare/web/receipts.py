@@ -4,7 +4,9 @@
 `GET urls.RECEIPTS/{key}` needs no login. It is never indexed (`<meta name="robots"
 content="noindex">` and `X-Robots-Tag: noindex`), cached or framed, and names no Referer. It shows
 the frozen copy of what was approved (confirmation number, when, the Client's name with its
-`client_uri` opening a new tab `rel="noopener nofollow"`, the scopes in the form's words, when the
+`client_uri` opening a new tab `rel="noopener nofollow"`, what was granted as the form's Request
+Sections (which data, for how long and how far back: `grants.receipts.approved_sections`, and a
+line saying so when the Customer changed the request on the form, CDS-WG3-01 §7.4.5), when the
 access ends, the Client's terms and policy links, support contact), the Grant's current status in
 plain words, what has changed since (the Client's name or link, the scopes, the end date), and a
 link to the newer receipt when one superseded it. The resources the Customer selected are Customer
@@ -30,6 +32,8 @@ from gridshare.config import Settings
 from gridshare.grants.authorization import described_scopes
 from gridshare.grants.grants import ENDED, access_ends, apply_time, revoke_grant
 from gridshare.grants.receipts import (
+    CHANGED_WORDS,
+    approved_sections,
     find_receipt,
     latest_receipt,
     receipt_path,
@@ -108,9 +112,8 @@ def _context(
     now_uri = (
         client.client_uri if client and client.client_uri and is_url(client.client_uri) else None
     )
-    now_scopes = described_scopes(
-        load_catalogue(settings), grant.scope, grant.authorization_details
-    )
+    catalogue = load_catalogue(settings)
+    now_scopes = described_scopes(catalogue, grant.scope, grant.authorization_details)
     ends = access_ends(grant)
     approved_ends = _parse(shot["ends"])
     changes: list[tuple[str, str, str]] = []
@@ -143,6 +146,8 @@ def _context(
             newer = receipt_url(settings, latest)
     return {
         "shot": shot,
+        "sections": approved_sections(settings, catalogue, receipt),
+        "changed_words": CHANGED_WORDS if shot.get("changed_by_customer") else None,
         "confirmation": receipt.confirmation,
         "created": local_time(settings, receipt.created),
         "ends": local_time(settings, approved_ends),

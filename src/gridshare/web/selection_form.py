@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from gridshare.grants.consent_words import RequestSection
 from gridshare.grants.selections import (
     ACCOUNTS,
     CONTRACTS,
@@ -17,7 +18,6 @@ from gridshare.grants.selections import (
     Resource,
     SelectionGroup,
 )
-from gridshare.web.consent_words import RequestSection
 
 SEARCHABLE_FROM: Final = 11
 """Lists longer than 10 entries get search, a count and "show only selected" (§9.2.3.1-5)."""

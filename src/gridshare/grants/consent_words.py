@@ -2,7 +2,8 @@
 §9.2.2.2): per consent scope type a plain title and what it includes (from the `include_*`
 fields; a "See details" toggle gives each with an example value), and its durations from the
 resolved dates, never field names or ISO durations; and the Preselection Error's list of what the
-request preselected (§9.3.1)."""
+request preselected (§9.3.1). The Authorization Receipt and its email repeat the Request
+Sections as approved (§9.4, `grants.receipts.approved_sections`)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from gridshare.config import Settings
-from gridshare.web.consent_words import duration_words
+from gridshare.grants.consent_words import duration_words
 
 TODAY = date(2026, 11, 22)
 PAST = "2023-11-22T08:00:00Z"
