@@ -48,11 +48,11 @@ def invalid_token(
     )
 
 
-def insufficient_scope(needed: str) -> OAuthError:
-    description = f"this API needs a token with the {needed} scope"
+def insufficient_scope(needed: str, description: str | None = None) -> OAuthError:
+    """403 naming the scope(s) (space-separated) a token needs (RFC 6750 §3.1)."""
     return OAuthError(
         "insufficient_scope",
-        description,
+        description or f"this API needs a token with the {needed} scope",
         403,
         {
             "WWW-Authenticate": f'Bearer realm="gridshare", error="insufficient_scope", '

@@ -66,10 +66,16 @@ AccessDep = Annotated[Access, Depends(token_access)]
 
 
 def reach_of(access: Access, kind: str, api: str) -> Reach:
-    """The token's Reach for this kind; 403 when no scope of the token gives that API."""
+    """The token's Reach for this kind; 403 naming the scopes that give it when none of the
+    token's scopes does."""
     reach = access.reach(kind)
     if reach is None:
-        raise insufficient_scope(f"a scope that includes {api}")
+        needed = " ".join(access.scopes_giving.get(kind, ()))
+        raise insufficient_scope(
+            needed,
+            f"this token's scopes give no access to {api}; ask for one of: {needed} "
+            "(or an include_* field of your scope that includes them)",
+        )
     return reach
 
 

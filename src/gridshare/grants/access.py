@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from functools import cached_property
 from typing import Any, Final
@@ -237,9 +237,23 @@ class Access:
     usage: UsageReach | None
     jwks: tuple[Mapping[str, Any], ...] = ()
     """Distinct `jwk` values (§7.4.6) of the entries: responses are encrypted to them."""
+    scopes_giving: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per kind, the catalogue's scopes that give it by default (for a 403's advice)."""
 
     def reach(self, kind: str) -> Reach | None:
         return self.reaches.get(kind)
+
+
+def scopes_giving(catalogue: Catalogue) -> dict[str, tuple[str, ...]]:
+    """Per kind of object, the ids of the scopes whose type includes it by default (§6.1, §6.2)."""
+    return {
+        kind: tuple(
+            scope_id
+            for scope_id, described in catalogue.scopes.items()
+            if flag in DEFAULTS.get(described.type, ())
+        )
+        for kind, flag in INCLUDE.items()
+    }
 
 
 def access_for(
@@ -263,7 +277,10 @@ def access_for(
                 continue
             builder.add(grant, scope_id, described.type, entry)
             used.append(entry)
-    return builder.access(token.client_id, tuple(g.grant_id for g in grants), encryption_keys(used))
+    return replace(
+        builder.access(token.client_id, tuple(g.grant_id for g in grants), encryption_keys(used)),
+        scopes_giving=scopes_giving(catalogue),
+    )
 
 
 def _entries(
