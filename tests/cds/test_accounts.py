@@ -14,7 +14,7 @@ from gridshare.store.tables.customers import Customer
 from tests.cds.data_setup import DataWorld, data_world
 from tests.demo.conftest import SmallDemo
 
-SCOPES = ["cds_accounts_1", "cds_query_accounts_1"]
+SCOPES = ["cds_accounts_1", "cds_query_accounts_1", "cds_query_usage_1"]
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +119,23 @@ def test_filters_and_precise_errors(world: DataWorld) -> None:
 def test_without_a_token_401_and_without_the_scope_403(world: DataWorld) -> None:
     assert world.http.get(urls.ACCOUNTS).status_code == 401
     assert world.get(urls.ACCOUNTS, "not-a-token").status_code == 401
+
+
+@pytest.mark.req("WG3-10-b")
+def test_a_token_whose_scopes_give_no_accounts_gets_403_naming_the_scopes_that_do(
+    world: DataWorld,
+) -> None:
+    token = world.customer_token(
+        "home",
+        "cds_accounts_1",
+        [{"type": "cds_accounts_1", "include_account_numbers": False}],
+    )
+    assert world.get(urls.ACCOUNTS, token).status_code == 200
+    usage_only = world.direct_token("cds_query_usage_1")
+    refused = world.get(urls.ACCOUNTS, usage_only)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "insufficient_scope"
+    challenge = refused.headers["www-authenticate"]
+    named = challenge.split('scope="')[1].split('"')[0].split()
+    assert "cds_accounts_1" in named and "cds_query_accounts_1" in named
+    assert "cds_query_usage_1" not in named
