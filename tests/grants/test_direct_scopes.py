@@ -155,6 +155,8 @@ def test_usage_value_type_choices_carry_a_value_format() -> None:
             "electric_usage",
             "natural_gas_usage",
             "water_usage",
+            "electric_supply_mix",
+            "cost",
         )
 
 

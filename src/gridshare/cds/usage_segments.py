@@ -22,6 +22,11 @@ token reaches (`Access.usage`), served from the usage blocks (DESIGN rule 3).
   field, §10.8.4: the choices' formats name no quality). Written by `utility.usage_read` without a
   Python object per reading; a segment of one channel that is not trimmed copies the block's
   stored `values_json` (DESIGN rule 3), decoded only for blocks written without it.
+- **Supply mix and cost** (§10.8.5.3, §10.8.5.7), when the token's value types allow them:
+  electric segments carry the supplier's (else distributor's) `supply_mix` rows, one format per
+  (attribution, supply_type), EACs only those the token reaches; interval segments carry the
+  billed usage's energy cost at the rate plan's rates (`tariffs.interval_rates`, tou and flat
+  plans). Such segments are multi-format: their values are encoded, never the stored copy.
 - **Related ids** (§10.8.1) are those of the spans (meter x service point x contract) covering the
   segment, listed only when the token reaches them; Bill Sections of those contracts whose dates
   overlap the segment; Aggregations having the meter, a point, a contract or an account as member.
@@ -39,10 +44,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tuple_
@@ -67,10 +74,12 @@ from gridshare.grants.access import (
     ACCOUNTS,
     AGGREGATIONS,
     CONTRACTS,
+    EACS,
     METERS,
     POINTS,
     SECTIONS,
     Access,
+    Reach,
     UsageReach,
     Window,
 )
@@ -79,19 +88,54 @@ from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.aggregations import Aggregation, AggregationMember
 from gridshare.store.tables.bills import BillSection
-from gridshare.store.tables.contracts import ServiceContract
+from gridshare.store.tables.contracts import RatePlan, ServiceContract
+from gridshare.store.tables.eacs import SupplyMix
 from gridshare.store.tables.meters import MeterDevice
 from gridshare.store.tables.servicepoints import ServicePoint
 from gridshare.store.tables.usage import Channel, UsageBlock
 from gridshare.timefmt import rfc3339
+from gridshare.utility.tariffs import Tariff, TariffError, interval_rates, parse_tariff
 from gridshare.utility.usage import day_start, local_day
-from gridshare.utility.usage_read import VALUE_KEYS, Column, Span, spans, value_sets
+from gridshare.utility.usage_read import (
+    VALUE_KEYS,
+    Column,
+    Span,
+    cost_tokens,
+    local_starts,
+    period_tokens,
+    spans,
+    value_sets,
+)
 
 router = APIRouter(tags=["CDS-WG3-01 Customer Data"])
 
 DEMAND_TYPE: Final = "average"
 """Our demand channels hold the average demand over each interval (§10.8.7.7)."""
 DIRECTIONS: Final = {"net": 0, "forward": 1, "reverse": 2}
+BILLED_DIRECTIONS: Final[Mapping[str | None, int]] = {"net": 0, "forward": 1, None: 2}
+"""Which usage channel a rate plan bills: net metering the net one, other meters their only one."""
+SUPPLY_MIX: Final = "electric_supply_mix"
+COST: Final = "cost"
+ELECTRIC: Final = frozenset({"electric_usage", "electric_demand"})
+ATTRIBUTIONS: Final = ("base", "individual", "residual")
+"""§10.8.7.8, the order of supply mix formats in a segment (then §10.8.7.9's order)."""
+SUPPLY_TYPES: Final = (
+    "general",
+    "carbonfree",
+    "peaker",
+    "solar",
+    "wind",
+    "hydro",
+    "geothermal",
+    "biomass",
+    "nuclear",
+    "storage",
+    "demand_management",
+    "distributed",
+    "natural_gas",
+    "coal",
+    "oil",
+)
 LOW: Final = datetime(1900, 1, 1, tzinfo=UTC)
 HIGH: Final = datetime(9999, 1, 1, tzinfo=UTC)
 """Open window ends, as instants no block reaches."""
@@ -202,23 +246,32 @@ def segment_id(meter_id: str, interval: int, day: date, index: int) -> str:
 # --- value formats -----------------------------------------------------------------------------
 
 
+FormatKey = tuple[str, str | None, str | None]
+"""What tells Value Formats of one type apart: (type, units, direction) for measurements,
+(type, attribution, supply_type) for supply mix, (type, currency, None) for cost."""
+
+
+def format_key(value_format: Mapping[str, Any]) -> FormatKey:
+    kind = str(value_format.get("type"))
+    if kind == SUPPLY_MIX:
+        return kind, value_format.get("attribution"), value_format.get("supply_type")
+    if kind == COST:
+        return kind, value_format.get("currency"), None
+    return kind, value_format.get("units"), value_format.get("direction")
+
+
 @dataclass(frozen=True)
 class Formats:
-    """The Value Formats of the catalogue's value-type choices, by (type, units, direction), and
-    the token's allowed choice ids (None: every value type; empty: durations only)."""
+    """The Value Formats of the catalogue's value-type choices, by `format_key`, and the token's
+    allowed choice ids (None: every value type; empty: durations only)."""
 
-    described: Mapping[tuple[str, str, str | None], tuple[str, Mapping[str, Any]]]
+    described: Mapping[FormatKey, tuple[str, Mapping[str, Any]]]
     allowed: frozenset[str] | None
 
     def of(self, channel: Channel) -> Mapping[str, Any] | None:
         """The Value Format of the channel's values, or None when the token may not see them."""
         if channel.kind not in VALUE_KEYS:
             return None
-        known = self.described.get((channel.kind, channel.units, channel.direction))
-        if self.allowed is not None:
-            return known[1] if known is not None and known[0] in self.allowed else None
-        if known is not None:
-            return known[1]
         made: dict[str, Any] = {
             "id": "_".join(filter(None, (channel.kind, channel.direction, channel.units))).lower(),
             "type": channel.kind,
@@ -228,7 +281,16 @@ class Formats:
             made["demand_type"] = DEMAND_TYPE
         if channel.direction is not None:
             made["direction"] = channel.direction
-        return made
+        return self.allowed_format(made)
+
+    def allowed_format(self, made: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The choice's Value Format describing the same values as `made`, or `made` itself
+        when no choice does and the token's value types are not restricted; None when the
+        token may not see them."""
+        known = self.described.get(format_key(made))
+        if self.allowed is not None:
+            return known[1] if known is not None and known[0] in self.allowed else None
+        return known[1] if known is not None else made
 
     @property
     def durations_only(self) -> bool:
@@ -236,7 +298,7 @@ class Formats:
 
 
 def formats(settings: Settings, usage: UsageReach) -> Formats:
-    described: dict[tuple[str, str, str | None], tuple[str, Mapping[str, Any]]] = {}
+    described: dict[FormatKey, tuple[str, Mapping[str, Any]]] = {}
     for scope in load_catalogue(settings).scopes.values():
         described_field = scope.field(VALUE_TYPES_FIELD)
         if described_field is None:
@@ -244,12 +306,7 @@ def formats(settings: Settings, usage: UsageReach) -> Formats:
         for choice in described_field.choices:
             value_format = choice.extra.get("usagesegment_format")
             if isinstance(value_format, Mapping):
-                key = (
-                    str(value_format.get("type")),
-                    str(value_format.get("units")),
-                    value_format.get("direction"),
-                )
-                described.setdefault(key, (choice.id, dict(value_format)))
+                described.setdefault(format_key(value_format), (choice.id, dict(value_format)))
     return Formats(described, usage.formats)
 
 
@@ -431,9 +488,11 @@ class Listing:
         see durations only: the segments still exist)."""
         meter_ids = {x.meter_id for x in self.spans}
         found: dict[str, list[Channel]] = defaultdict(list)
+        self.meter_channels: dict[str, list[Channel]] = defaultdict(list)
         for channel in self.session.scalars(
             select(Channel).where(Channel.meter_id.in_(meter_ids)).order_by(Channel.id)
         ):
+            self.meter_channels[channel.meter_id].append(channel)
             if channel.kind in VALUE_KEYS and (
                 self.formats.durations_only or self.formats.of(channel) is not None
             ):
@@ -776,6 +835,7 @@ class Listing:
         """The Usage Segment objects (§10.8.1) of a page."""
         blocks = self._blocks(found)
         sections = self._sections(frozenset(c for s in found for c in s.lane.contracts))
+        extras = None if self.formats.durations_only else self._extras(found)
         related: dict[Lane, dict[str, list[str]]] = {}
         items = []
         for segment in found:
@@ -794,22 +854,25 @@ class Listing:
                 values = b"[]"
             else:
                 value_formats = [self.formats.of(c) for c in channels]
+                columns = [
+                    Column(
+                        VALUE_KEYS[c.kind],
+                        blocks[c.id, key.start].values,
+                        blocks[c.id, key.start].quality,
+                        segment.first,
+                        segment.last,
+                    )
+                    for c in channels
+                ]
+                derived = self._derived(segment, channels, value_formats, columns, extras)
+                value_formats += [f for f, _ in derived]
                 stored = blocks[channels[0].id, key.start] if len(channels) == 1 else None
                 whole = segment.first == 0 and segment.last == key.count
-                if stored is not None and whole and stored.encoded is not None:
+                if stored is not None and whole and stored.encoded is not None and not derived:
                     values = stored.encoded
                 else:
-                    columns = [
-                        Column(
-                            VALUE_KEYS[c.kind],
-                            blocks[c.id, key.start].values,
-                            blocks[c.id, key.start].quality,
-                            segment.first,
-                            segment.last,
-                        )
-                        for c in channels
-                    ]
-                    values = value_sets(columns, segment.last - segment.first)
+                    length = segment.last - segment.first
+                    values = value_sets(columns, length, [t for _, t in derived])
             first_day = local_day(segment.start, self.tz)
             last_day = local_day(segment.end - timedelta(microseconds=1), self.tz)
             modified = rfc3339(key.modified)
@@ -838,6 +901,152 @@ class Listing:
                 }
             )
         return items
+
+    # --- supply mix and cost (§10.8.5.3, §10.8.5.7) -------------------------------------------
+
+    def _extras(self, found: Sequence[Segment]) -> Extras:
+        """What the page's supply mix and cost values come from: the lanes' contracts (their
+        supplier, else distributor, and rate plan) and those entities' supply mix rows."""
+        contract_ids = sorted({c for s in found for c in s.lane.contracts})
+        services: dict[str, Service] = {}
+        tariffs: dict[str, Tariff | None] = {}
+        for (
+            contract_id,
+            types,
+            supplier,
+            distributor,
+            plan_id,
+            currency,
+            data,
+        ) in self.session.execute(
+            select(
+                ServiceContract.id,
+                ServiceContract.service_types,
+                ServiceContract.supply_entity_id,
+                ServiceContract.distribution_entity_id,
+                RatePlan.id,
+                RatePlan.currency,
+                RatePlan.tariff,
+            )
+            .outerjoin(RatePlan, RatePlan.id == ServiceContract.rate_plan_id)
+            .where(ServiceContract.id.in_(contract_ids))
+        ):
+            if plan_id is not None and plan_id not in tariffs:
+                tariffs[plan_id] = _priced(data)
+            tariff = None if plan_id is None else tariffs[plan_id]
+            services[contract_id] = Service(
+                "electric" in (types or ()),
+                supplier or distributor,
+                tariff,
+                currency or "",
+            )
+        entities = {x.entity for x in services.values() if x.electric and x.entity is not None}
+        mixes: dict[str, dict[tuple[str, str], list[tuple[int, int, bytes]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        if entities and found:
+            eacs = self.access.reach(EACS)
+            first = min(s.start for s in found)
+            last = max(s.end for s in found)
+            for row in self.session.scalars(
+                select(SupplyMix)
+                .where(
+                    SupplyMix.entity_id.in_(sorted(entities)),
+                    SupplyMix.period_start < last,
+                    SupplyMix.period_end > first,
+                )
+                .order_by(SupplyMix.period_start, SupplyMix.id)
+            ):
+                mixes[row.entity_id][row.attribution, row.supply_type].append(
+                    (
+                        int(row.period_start.timestamp()),
+                        int(row.period_end.timestamp()),
+                        _mix_object(row.share, row.carbon_intensity, row.eac_ids, eacs),
+                    )
+                )
+        return Extras(services, mixes)
+
+    def _derived(
+        self,
+        segment: Segment,
+        channels: Sequence[Channel],
+        value_formats: Sequence[Mapping[str, Any]],
+        columns: Sequence[Column],
+        extras: Extras | None,
+    ) -> list[tuple[Mapping[str, Any], list[bytes]]]:
+        """The segment's supply mix and cost Value Formats the token may see, each with its
+        Value Objects."""
+        if extras is None:
+            return []
+        services = [extras.services[c] for c in sorted(segment.lane.contracts)]
+        count = segment.last - segment.first
+        found: list[tuple[Mapping[str, Any], list[bytes]]] = []
+        supplied = next((x for x in services if x.electric and x.entity is not None), None)
+        if supplied is not None and any(c.kind in ELECTRIC for c in channels):
+            usage_at = [
+                i
+                for i, f in enumerate(value_formats)
+                if f["type"] == "electric_usage" and f.get("direction") != "reverse"
+            ]
+            start, end = int(segment.start.timestamp()), int(segment.end.timestamp())
+            components = extras.mixes.get(supplied.entity or "", {})
+            for attribution, supply_type in sorted(components, key=_mix_order):
+                periods = [
+                    p for p in components[attribution, supply_type] if p[0] < end and p[1] > start
+                ]
+                allowed = self.formats.allowed_format(
+                    {
+                        "id": f"{SUPPLY_MIX}_{attribution}_{supply_type}",
+                        "type": SUPPLY_MIX,
+                        "indexes": [],
+                        "attribution": attribution,
+                        "supply_type": supply_type,
+                    }
+                )
+                if allowed is None or not periods:
+                    continue
+                starts = start + np.arange(count, dtype=np.int64) * segment.interval
+                tokens = period_tokens(starts, segment.interval, periods)
+                found.append(({**allowed, "indexes": usage_at}, tokens))
+        if segment.key.lane_interval == 0:
+            return found  # a read period spans TOU buckets and seasons: no per-value cost
+        for service in services:
+            tariff = service.tariff
+            billed = None if tariff is None else self._billed(segment, channels, tariff)
+            if tariff is None or billed is None:
+                continue
+            allowed = self.formats.allowed_format(
+                {
+                    "id": f"{COST}_{service.currency.lower()}",
+                    "type": COST,
+                    "currency": service.currency,
+                    "indexes": [],
+                }
+            )
+            if allowed is None:
+                continue
+            local = local_starts(segment.start, segment.interval, count, self.tz)
+            rates, exponent = interval_rates(tariff, local)
+            found.append(
+                ({**allowed, "indexes": [billed]}, cost_tokens(columns[billed], rates, exponent))
+            )
+            break
+        return found
+
+    def _billed(self, segment: Segment, channels: Sequence[Channel], tariff: Tariff) -> int | None:
+        """The position among `channels` of the channel the tariff bills (net metering bills the
+        net channel, other meters their only usage channel), None when it is not shown."""
+        candidates = [
+            c
+            for c in self.meter_channels.get(segment.key.meter_id, [])
+            if c.interval_seconds == segment.key.lane_interval
+            and c.kind == tariff.usage_type
+            and c.units == tariff.units
+        ]
+        candidates.sort(key=lambda c: BILLED_DIRECTIONS.get(c.direction, len(BILLED_DIRECTIONS)))
+        if not candidates or candidates[0] not in channels:
+            return None
+        return list(channels).index(candidates[0])
 
     def _related(self, lane: Lane) -> dict[str, list[str]]:
         """The related ids of a lane's segments the token reaches (but Bill Sections)."""
@@ -884,6 +1093,60 @@ class Listing:
             for channel, start, values, quality, encoded in rows
             if (channel, start) in pairs
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A Service Contract as its segments' derived values see it: whether it is electric, the
+    entity whose supply mix applies (supplier, else distributor) and its rate plan's tariff (None
+    when it has none, or one that cannot price a single reading)."""
+
+    electric: bool
+    entity: str | None
+    tariff: Tariff | None
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """A page's contracts, and each entity's supply mix by (attribution, supply_type): sorted
+    (start, end, Value Object) periods, epoch seconds."""
+
+    services: Mapping[str, Service]
+    mixes: Mapping[str, Mapping[tuple[str, str], list[tuple[int, int, bytes]]]]
+
+
+def _priced(data: Mapping[str, Any]) -> Tariff | None:
+    """The tariff when it prices each reading by its time (tou, flat), else None."""
+    try:
+        tariff = parse_tariff(data)
+    except TariffError:
+        return None
+    return None if tariff.structure == "tiered" else tariff
+
+
+def _mix_object(
+    share: Decimal, intensity: Decimal | None, eac_ids: Sequence[str], eacs: Reach | None
+) -> bytes:
+    """An Electric Supply Mix Value Object (§10.8.5.3.2): exact decimals, and the EACs the token
+    reaches (the field left out when it reaches none)."""
+    made: dict[str, Any] = {"sm": orjson.Fragment(format(share, "f").encode())}
+    if intensity is not None:
+        made["ci"] = orjson.Fragment(format(intensity, "f").encode())
+    shown = sorted(e for e in eac_ids if eacs is not None and eacs.flags(e) is not None)
+    if shown:
+        made["eacs"] = shown
+    return orjson.dumps(made)
+
+
+def _mix_order(component: tuple[str, str]) -> tuple[int, int, str, str]:
+    attribution, supply_type = component
+    return (
+        ATTRIBUTIONS.index(attribution) if attribution in ATTRIBUTIONS else len(ATTRIBUTIONS),
+        SUPPLY_TYPES.index(supply_type) if supply_type in SUPPLY_TYPES else len(SUPPLY_TYPES),
+        attribution,
+        supply_type,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.aggregations import Aggregation, AggregationMember
 from gridshare.store.tables.bills import BillSection, BillStatement
 from gridshare.store.tables.contracts import ServiceContract
-from gridshare.store.tables.eacs import EnergyAttributeCertificate
+from gridshare.store.tables.eacs import EnergyAttributeCertificate, SupplyMix
 from gridshare.store.tables.grants import Grant, Token
 from gridshare.store.tables.meters import MeterDevice, MeterInstallation
 from gridshare.store.tables.programs import Participation, Program
@@ -354,6 +354,20 @@ class _World:
             )
         ]
 
+    @cached_property
+    def mixes(self) -> Mapping[str, list[tuple[Window, frozenset[str]]]]:
+        """entity id -> (period, EAC ids) of its supply mix rows that name EACs; read only when
+        an entry includes EACs and reaches usage."""
+        found: dict[str, list[tuple[Window, frozenset[str]]]] = defaultdict(list)
+        for entity_id, start, end, eac_ids in self.session.execute(
+            select(
+                SupplyMix.entity_id, SupplyMix.period_start, SupplyMix.period_end, SupplyMix.eac_ids
+            )
+        ):
+            if eac_ids:
+                found[entity_id].append((Window(start, end), frozenset(eac_ids)))
+        return found
+
     @property
     def point_ids(self) -> set[str]:
         return {s.point_id for s in self.spans}
@@ -638,6 +652,7 @@ class _Builder:
                 _day(entry.get("start_date"), self.tz),
                 _earliest_day(_day(entry.get("end_date"), self.tz), sync),
             ),
+            usage=self._usage_window(entry),
         )
 
     # --- result ----------------------------------------------------------------------------
@@ -667,6 +682,7 @@ class _Builder:
 class _Dates:
     statements: tuple[date | None, date | None]
     sections: tuple[date | None, date | None]
+    usage: Window = ALWAYS
 
 
 UNDATED: Final = _Dates((None, None), (None, None))
@@ -905,7 +921,7 @@ def _related(world: _World, kind: str, reached: Mapping[str, set[str]], dates: _
         found = {a for a, member in world.members if member in members}
         return found | {c for a in aggregations | found for c in world.children.get(a, ())}
     if kind == EACS:
-        return _eacs(world, accounts, contracts)
+        return _eacs(world, accounts, contracts) | _mix_eacs(world, usage, dates.usage)
     if kind == USAGE:
         return {
             s.meter_id
@@ -953,6 +969,27 @@ def _eacs(world: _World, accounts: set[str], contracts: set[str]) -> set[str]:
         for eac_id, beneficiary_type, beneficiaries in world.eacs
         if beneficiaries & held.get(beneficiary_type, set())
     }
+
+
+def _mix_eacs(world: _World, meters: set[str], window: Window) -> set[str]:
+    """EACs referenced in the Electric Supply Mix of reached usage (§7.2.9): the supply mix of
+    the supplier (else distributor) of the electric contracts the meters measured, over the
+    periods they measured them within the usage window."""
+    if not meters:
+        return set()
+    found: set[str] = set()
+    for span in world.spans:
+        contract = world.contracts[span.contract_id]
+        measured = span.window.clip(window)
+        if span.meter_id not in meters or measured is None:
+            continue
+        if "electric" not in (contract.service_types or ()):
+            continue
+        entity = contract.supply_entity_id or contract.distribution_entity_id
+        for period, eac_ids in world.mixes.get(entity or "", ()):
+            if period.clip(measured) is not None:
+                found |= eac_ids
+    return found
 
 
 def _statements(world: _World, accounts: set[str], dates: _Dates) -> set[str]:

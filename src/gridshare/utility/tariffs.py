@@ -379,9 +379,7 @@ class _SectionBuilder:
 
     def add_energy(self, usage: IntervalUsage) -> None:
         tariff = self.tariff
-        months = usage.starts.astype("datetime64[M]").astype(np.int64) % 12 + 1
-        season_of_month = np.array([""] + [tariff.season_of(m) for m in range(1, 13)])
-        seasons = season_of_month[months]
+        seasons = _seasons_of(tariff, usage.starts)
         days = _days_by_season(tariff, self.start, self.end)
         tou = _tou_of(tariff, usage.starts) if tariff.structure == "tou" else None
         for season in tariff.seasons:
@@ -521,6 +519,39 @@ class _SectionBuilder:
             if members:
                 groups.append((name, types, members))
         return groups
+
+
+def interval_rates(
+    tariff: Tariff, starts: npt.NDArray[np.datetime64], components: Collection[str] = COMPONENTS
+) -> tuple[npt.NDArray[np.int64], int]:
+    """The energy rate per unit of the readings starting at the local wall-clock times `starts`
+    (the sum of `components`' rates for the reading's season and TOU bucket, as `add_energy`
+    prices them): rate i is `scaled[i] * 10**exponent`. Only a `tou` or `flat` tariff prices a
+    reading by its time alone; a `tiered` one prices the period's total (TariffError)."""
+    if tariff.structure == "tiered":
+        raise TariffError("a tiered tariff prices a period's total, not each reading")
+    seasons = _seasons_of(tariff, starts)
+    buckets = _tou_of(tariff, starts) if tariff.structure == "tou" else None
+    table = {
+        (season, bucket): sum((rate for c, rate in rates.items() if c in components), Decimal(0))
+        for season, by_bucket in tariff.energy_rates.items()
+        for bucket, rates in by_bucket.items()
+    }
+    exponent = min(0, *(_exponent(rate) for rate in table.values()))
+    scaled = np.zeros(starts.shape, dtype=np.int64)
+    for (season, bucket), rate in table.items():
+        mask = seasons == season
+        if buckets is not None:
+            mask &= buckets == bucket
+        scaled[mask] = int(rate.scaleb(-exponent))
+    return scaled, exponent
+
+
+def _seasons_of(tariff: Tariff, starts: npt.NDArray[np.datetime64]) -> npt.NDArray[np.str_]:
+    """The season of each local start time."""
+    months = starts.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    season_of_month = np.array([""] + [tariff.season_of(m) for m in range(1, 13)])
+    return season_of_month[months]
 
 
 def _capitalised(text: str) -> str:

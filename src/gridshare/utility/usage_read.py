@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Final
+from decimal import Decimal
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -36,6 +37,9 @@ from gridshare.utility import codec
 
 EXACT_FLOAT_LIMIT: Final = 10**15
 """Integers below this (in magnitude) scaled by 10**-9..10**0 print exactly as floats."""
+MAX_FLOAT_SCALE: Final = 22
+"""Powers of ten up to 10**22 are exact floats, so `n / 10**k` (k <= 22, |n| below the limit)
+rounds once to the float whose shortest representation is the decimal itself."""
 _NUMPY: Final = orjson.OPT_SERIALIZE_NUMPY
 VALUE_KEYS: Final[Mapping[str, bytes]] = {
     "electric_usage": b"eu",
@@ -103,19 +107,104 @@ class Column:
     hi: int
 
 
-def value_sets(columns: Sequence[Column], length: int) -> bytes:
-    """The `values` array: `length` Value Sets, one Value Object (or null) per column."""
-    if not columns or length <= 0:
+def value_sets(
+    columns: Sequence[Column], length: int, extra: Sequence[Sequence[bytes]] = ()
+) -> bytes:
+    """The `values` array: `length` Value Sets, one Value Object (or null) per column, then one
+    per `extra` list of made Value Objects (`cost_tokens`, `period_tokens`)."""
+    if not (columns or extra) or length <= 0:
         return b"[]"
     floats = [_floats(c) for c in columns]
     plain = all(
         c.block is None or (f is not None and not _flagged(c))
         for c, f in zip(columns, floats, strict=True)
     )
-    if plain and len({c.key for c in columns}) == 1:
+    if plain and not extra and len({c.key for c in columns}) == 1:
         return _same_key(columns[0].key, floats, length)
     tokens = [_tokens(c, f, length) for c, f in zip(columns, floats, strict=True)]
+    tokens += [list(made[:length]) + [b"null"] * (length - len(made)) for made in extra]
     return b"[[" + b"],[".join(map(b",".join, zip(*tokens, strict=True))) + b"]]"
+
+
+def cost_tokens(
+    column: Column, rates: npt.NDArray[np.int64], rate_exponent: int, key: bytes = b"c"
+) -> list[bytes]:
+    """Value Objects `{"c": value * rate}` for the column's values (null where missing), exact:
+    integer products below `EXACT_FLOAT_LIMIT` print through the float path as `value_sets`
+    does; others (and float blocks) take the exact Decimal path."""
+    length = column.hi - column.lo
+    if column.block is None:
+        return [b"null"] * length
+    encoding, exponent = codec.header(column.block)
+    raw, _ = codec.unpack_array(column.block)
+    missing = codec.missing_mask(column.block)[column.lo : column.hi]
+    rates = rates[:length]
+    scale = exponent + rate_exponent
+    priced = Column(key, column.block, None, column.lo, column.hi)
+    if encoding != codec.FLOAT64 and scale >= -MAX_FLOAT_SCALE:
+        scaled = np.where(missing, 0, raw[column.lo : column.hi]).astype(np.int64)
+        largest = int(np.abs(scaled).max(initial=0)) * int(np.abs(rates).max(initial=0))
+        if largest < EXACT_FLOAT_LIMIT:
+            product = (scaled * rates).astype(np.float64)
+            floats = product / 10.0**-scale if scale < 0 else product * 10.0**scale
+            floats[missing] = np.nan
+            return _tokens(priced, floats, length)
+    values = codec.unpack_decimals(column.block)[column.lo : column.hi]
+    opening = b'{"' + key + b'":'
+    return [
+        b"null"
+        if v is None
+        else opening + format(v * Decimal(int(r)).scaleb(rate_exponent), "f").encode() + b"}"
+        for v, r in zip(values, rates.tolist(), strict=True)
+    ]
+
+
+def period_tokens(
+    starts: npt.NDArray[np.int64],
+    interval: int,
+    periods: Sequence[tuple[int, int, bytes]],
+) -> list[bytes]:
+    """For intervals starting at `starts` (epoch seconds) of `interval` seconds, the Value Object
+    of the period (start, end, made object; sorted, not overlapping) that holds each interval
+    whole, null where none does."""
+    if not periods:
+        return [b"null"] * len(starts)
+    firsts = np.array([p[0] for p in periods], dtype=np.int64)
+    lasts = np.array([p[1] for p in periods], dtype=np.int64)
+    at = np.searchsorted(firsts, starts, side="right") - 1
+    inside = (at >= 0) & (starts + interval <= lasts[np.maximum(at, 0)])
+    made = np.array([p[2] for p in periods] + [b"null"], dtype=object)
+    chosen: list[bytes] = made[np.where(inside, at, len(periods))].tolist()
+    return chosen
+
+
+def local_starts(start: datetime, interval: int, count: int, tz: ZoneInfo) -> npt.NDArray[Any]:
+    """The local wall-clock times (numpy `datetime64[s]`, no timezone) of `count` intervals of
+    `interval` seconds from the UTC instant `start`: the UTC offset changes at most once a day,
+    so the change is found by bisection, not per interval."""
+    utc = np.int64(int(start.timestamp())) + np.arange(count, dtype=np.int64) * interval
+    offsets = np.full(count, _offset(start, tz), dtype=np.int64)
+    if count:
+        lo, hi = 0, count - 1
+        last = _offset(_instant(int(utc[hi])), tz)
+        if last != offsets[0]:
+            while hi - lo > 1:
+                middle = (lo + hi) // 2
+                if _offset(_instant(int(utc[middle])), tz) == offsets[0]:
+                    lo = middle
+                else:
+                    hi = middle
+            offsets[hi:] = last
+    return (utc + offsets).astype("datetime64[s]")
+
+
+def _offset(moment: datetime, tz: ZoneInfo) -> int:
+    offset = moment.astimezone(tz).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
+
+
+def _instant(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def values_json(kind: str, count: int, values: bytes, quality: bytes | None) -> bytes | None:
