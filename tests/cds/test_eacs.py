@@ -21,7 +21,8 @@ from sqlalchemy import select
 from gridshare import urls
 from gridshare.app import create_app
 from gridshare.cds.eacs import Beneficiaries
-from gridshare.grants.access import ACCOUNTS, CONTRACTS, Access, Reach
+from gridshare.grants.access import Access
+from gridshare.grants.reach import ACCOUNTS, CONTRACTS, Reach
 from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.contracts import RatePlan, ServiceContract
 from gridshare.store.tables.customers import Customer

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridshare.grants import access as acc
-from gridshare.grants.access import Access, Window, access_for
+from gridshare.grants import reach as rc
+from gridshare.grants.access import Access, access_for
 from gridshare.grants.clients import register
 from gridshare.grants.grants import create_grant
+from gridshare.grants.reach import Window
 from gridshare.grants.scopes import Catalogue, load_catalogue
 from gridshare.grants.selections import CustomerGraph
 from gridshare.grants.tokens import issue
@@ -221,23 +223,23 @@ def test_a_customer_grant_never_reaches_another_customers_records(
         owned = Owned(session, customer_id, demo.settings.tz)
         session.rollback()
     allowed = {
-        acc.ACCOUNTS: owned.accounts | owned.parents,
-        acc.CONTRACTS: owned.contracts,
-        acc.POINTS: owned.points,
-        acc.METERS: owned.meters,
-        acc.STATEMENTS: owned.statements,
-        acc.SECTIONS: owned.sections,
-        acc.AGGREGATIONS: owned.aggregations,
+        rc.ACCOUNTS: owned.accounts | owned.parents,
+        rc.CONTRACTS: owned.contracts,
+        rc.POINTS: owned.points,
+        rc.METERS: owned.meters,
+        rc.STATEMENTS: owned.statements,
+        rc.SECTIONS: owned.sections,
+        rc.AGGREGATIONS: owned.aggregations,
     }
     granted = set(acc.DEFAULTS.get(catalogue.scopes[scope_id].type, ())) | set(flags)
-    if {acc.INCLUDE[acc.CONTRACTS], acc.INCLUDE[acc.METERS]} <= granted:
-        granted.add(acc.INCLUDE[acc.POINTS])  # §7.2.2, §7.2.4
+    if {rc.INCLUDE[rc.CONTRACTS], rc.INCLUDE[rc.METERS]} <= granted:
+        granted.add(rc.INCLUDE[rc.POINTS])  # §7.2.2, §7.2.4
     for kind, ids in allowed.items():
         reach = access.reach(kind)
         if reach is None:
-            assert acc.INCLUDE[kind] not in granted
+            assert rc.INCLUDE[kind] not in granted
             continue
-        assert acc.INCLUDE[kind] in granted
+        assert rc.INCLUDE[kind] in granted
         assert reach.bounded
         assert set(reach.ids) <= ids, kind
         for object_flags in reach.ids.values():
@@ -268,7 +270,7 @@ def test_direct_access_without_preselections_reaches_every_object_and_with_them_
             {"type": "cds_query_accounts_1"},
             None,
         )
-        reach = every.reach(acc.ACCOUNTS)
+        reach = every.reach(rc.ACCOUNTS)
         assert reach is not None and not reach.bounded
         number, account_id = session.execute(
             select(Account.account_number, Account.id).order_by(Account.id).limit(1)
@@ -283,7 +285,7 @@ def test_direct_access_without_preselections_reaches_every_object_and_with_them_
             {"type": "cds_query_accounts_1", "account_numbers": [number]},
             None,
         )
-        reach = narrowed.reach(acc.ACCOUNTS)
+        reach = narrowed.reach(rc.ACCOUNTS)
         assert reach is not None and set(reach.ids) == {account_id}
         session.rollback()
 
@@ -329,16 +331,6 @@ def test_usage_windows_are_clipped_to_segment_start_and_end(
             assert window.end is not None and window.end <= upper
 
 
-def test_windows_merge_and_clip() -> None:
-    a = datetime(2025, 1, 1, tzinfo=UTC)
-    b = datetime(2025, 1, 2, tzinfo=UTC)
-    c = datetime(2025, 1, 3, tzinfo=UTC)
-    assert Window(a, c).clip(Window(b, None)) == Window(b, c)
-    assert Window(a, b).clip(Window(b, c)) is None
-    assert acc._merge([Window(b, c), Window(a, b)]) == (Window(a, c),)
-    assert acc._merge([Window(None, a), Window(b, None)]) == (Window(None, a), Window(b, None))
-
-
 @pytest.mark.req("WG3-6.2-b")
 def test_direct_preselections_reach_the_scopes_objects_through_relations(
     setup: tuple[SmallDemo, Catalogue, str, list[str]],
@@ -380,7 +372,7 @@ def test_direct_preselections_reach_the_scopes_objects_through_relations(
             {"type": "cds_query_accounts_1", "meter_numbers": [meter_number]},
             None,
         )
-        reach = accounts.reach(acc.ACCOUNTS)
+        reach = accounts.reach(rc.ACCOUNTS)
         assert reach is not None and reach.ids
         assert set(reach.ids) <= owned.accounts
         session.rollback()

@@ -34,7 +34,7 @@ from gridshare.cds.customer_data import (
     stamps,
     within,
 )
-from gridshare.grants.access import ACCOUNTS, Reach
+from gridshare.grants.reach import ACCOUNTS, Reach
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.tables.accounts import Account, AccountContact
 from gridshare.store.tables.customers import Customer

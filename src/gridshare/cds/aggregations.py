@@ -49,15 +49,8 @@ from gridshare.cds.customer_data import (
     stamps,
     within,
 )
-from gridshare.grants.access import (
-    ACCOUNTS,
-    AGGREGATIONS,
-    CONTRACTS,
-    METERS,
-    POINTS,
-    Access,
-    Reach,
-)
+from gridshare.grants.access import Access
+from gridshare.grants.reach import ACCOUNTS, AGGREGATIONS, CONTRACTS, METERS, POINTS, Reach
 from gridshare.grants.scopes import Catalogue, load_catalogue
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.tables.aggregations import (

@@ -42,17 +42,9 @@ from gridshare.cds.customer_data import (
     with_flag,
     within,
 )
-from gridshare.grants.access import (
-    ACCOUNTS,
-    CONTRACTS,
-    METERS,
-    POINTS,
-    SECTIONS,
-    STATEMENTS,
-    Access,
-    Reach,
-    related_contracts,
-)
+from gridshare.grants.access import Access
+from gridshare.grants.reach import ACCOUNTS, CONTRACTS, METERS, POINTS, SECTIONS, STATEMENTS, Reach
+from gridshare.grants.relations import related_contracts
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.tables.bills import (
     BillCostDetail,

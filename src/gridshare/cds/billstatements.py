@@ -38,7 +38,8 @@ from gridshare.cds.customer_data import (
     with_flag,
     within,
 )
-from gridshare.grants.access import ACCOUNTS, SECTIONS, STATEMENTS, Access, Reach
+from gridshare.grants.access import Access
+from gridshare.grants.reach import ACCOUNTS, SECTIONS, STATEMENTS, Reach
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.tables.bills import BillSection, BillStatement, NewCharge
 

@@ -29,7 +29,8 @@ from gridshare.api.errors import OAuthError, insufficient_scope, invalid_request
 from gridshare.api.pagination import Page, datetime_param, space_list
 from gridshare.cds.jwe import EncryptionKeyError, encrypt_for
 from gridshare.grants import tokens
-from gridshare.grants.access import Access, PreselectionTooBroad, Reach, access_for
+from gridshare.grants.access import Access, PreselectionTooBroad, access_for
+from gridshare.grants.reach import Reach
 from gridshare.grants.scopes import load_catalogue
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.jsontext import to_bytes

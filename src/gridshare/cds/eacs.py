@@ -45,7 +45,8 @@ from gridshare.cds.customer_data import (
     within,
 )
 from gridshare.config import Settings
-from gridshare.grants.access import ACCOUNTS, CONTRACTS, EACS, Access, Reach
+from gridshare.grants.access import Access
+from gridshare.grants.reach import ACCOUNTS, CONTRACTS, EACS, Reach
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.contracts import RatePlan, ServiceContract

@@ -38,7 +38,8 @@ from gridshare.cds.customer_data import (
     with_flag,
     within,
 )
-from gridshare.grants.access import METERS, POINTS, Access, Reach
+from gridshare.grants.access import Access
+from gridshare.grants.reach import METERS, POINTS, Reach
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.db import utcnow
 from gridshare.store.tables.meters import MeterApp, MeterDevice, MeterInstallation

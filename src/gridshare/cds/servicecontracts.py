@@ -38,7 +38,8 @@ from gridshare.cds.customer_data import (
     with_flag,
     within,
 )
-from gridshare.grants.access import ACCOUNTS, CONTRACTS, Access, Reach
+from gridshare.grants.access import Access
+from gridshare.grants.reach import ACCOUNTS, CONTRACTS, Reach
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.contracts import RatePlan, ServiceContract

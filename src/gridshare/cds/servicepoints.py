@@ -37,7 +37,8 @@ from gridshare.cds.customer_data import (
     stamps,
     within,
 )
-from gridshare.grants.access import CONTRACTS, POINTS, Access, Reach
+from gridshare.grants.access import Access
+from gridshare.grants.reach import CONTRACTS, POINTS, Reach
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.db import utcnow
 from gridshare.store.tables.servicepoints import (

@@ -70,7 +70,8 @@ from gridshare.api.pagination import (
 )
 from gridshare.cds.customer_data import AccessDep, id_list, moment_param, respond
 from gridshare.config import Settings
-from gridshare.grants.access import (
+from gridshare.grants.access import Access
+from gridshare.grants.reach import (
     ACCOUNTS,
     AGGREGATIONS,
     CONTRACTS,
@@ -78,7 +79,6 @@ from gridshare.grants.access import (
     METERS,
     POINTS,
     SECTIONS,
-    Access,
     Reach,
     UsageReach,
     Window,
