@@ -4,13 +4,16 @@ paging and errors."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from gridshare import urls
+from gridshare.store.db import utcnow
 from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.customers import Customer
+from gridshare.store.tables.grants import Grant
 from tests.cds.data_setup import DataWorld, data_world
 from tests.demo.conftest import SmallDemo
 
@@ -139,3 +142,19 @@ def test_a_token_whose_scopes_give_no_accounts_gets_403_naming_the_scopes_that_d
     named = challenge.split('scope="')[1].split('"')[0].split()
     assert "cds_accounts_1" in named and "cds_query_accounts_1" in named
     assert "cds_query_usage_1" not in named
+
+
+@pytest.mark.req("WG3-10-b")
+def test_a_grant_that_reached_its_end_gives_401_from_the_next_request(world: DataWorld) -> None:
+    """The Grant's `not_after` passes: the very next request is 401, with nothing listed."""
+    token = world.customer_token("home", "cds_accounts_1")
+    assert world.get(urls.ACCOUNTS, token).status_code == 200
+    with world.session() as session:
+        [grant_id] = token["cds_grant_ids"]
+        grant = session.get_one(Grant, grant_id)
+        grant.not_after = utcnow() - timedelta(seconds=1)
+        session.commit()
+    ended = world.get(urls.ACCOUNTS, token)
+    assert ended.status_code == 401
+    assert ended.json()["error"] == "invalid_token"
+    assert "accounts" not in ended.json()
