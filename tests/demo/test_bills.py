@@ -242,7 +242,7 @@ def test_each_service_total_is_its_sections_overall_total(bills: Bills) -> None:
 
 def test_the_low_income_discount_is_a_program_credit(bills: Bills) -> None:
     (program,) = [p for p in bills.programs if p.level == "account"]
-    rate = Decimal(program.details["discount_rate"])
+    rate = Decimal(program.details["gridshare_discount_rate"])
     credited = 0
     for statement in bills.statements:
         month_end = statement.statement_date - timedelta(days=1)

@@ -238,7 +238,7 @@ def catalog(settings: Settings, ids: Ids) -> Catalog:
         documentation=f"{docs}#energy-assistance-discount",
         more_info=settings.url("/programs/energy-assistance"),
         signup=settings.url("/programs/energy-assistance/apply"),
-        details={"discount_rate": LOW_INCOME_DISCOUNT},
+        details={"gridshare_discount_rate": LOW_INCOME_DISCOUNT},
     )
     demand_response = Program(
         id=ids("prog", "demand_response"),
