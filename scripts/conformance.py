@@ -1,8 +1,9 @@
 """Write docs/conformance.md from the tests' requirement citations, so the report cannot drift.
 
-Tests cite checklist IDs with `@pytest.mark.req("WG1-01-3.2-a", ...)` (or a module-level
-`pytestmark`). `docs/conformance/requirements.toml` lists every requirement ID of each spec we
-report on and, for those no test covers yet, the reason. Run `python scripts/conformance.py` after
+Tests cite checklist IDs with `@pytest.mark.req("WG1-01-3.2-a", ...)`, a module-level
+`pytestmark`, or `pytest.param(..., marks=pytest.mark.req(...))` written inside a decorator.
+`docs/conformance/requirements.toml` lists every requirement ID of each spec we report on and,
+for those no test covers yet, the reason. Run `python scripts/conformance.py` after
 changing either; `tests/scripts/test_conformance.py` fails when the report is stale.
 """
 
@@ -28,7 +29,9 @@ def citations(tests: Path = ROOT / "tests") -> dict[str, list[str]]:
         module_ids = _module_ids(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                ids = module_ids | {i for d in node.decorator_list for i in _req_ids(d)}
+                ids = module_ids | {
+                    i for d in node.decorator_list for call in ast.walk(d) for i in _req_ids(call)
+                }
                 for requirement in ids:
                     found[requirement].add(f"{relative}::{node.name}")
     return {k: sorted(v) for k, v in found.items()}

@@ -172,18 +172,6 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], set[str], set[s
         True,
     ),
 }
-REQS = {
-    "cds_rate_plan_1": ("WG3-6.1.1-a", "WG3-6.1.1-b"),
-    "cds_account_programs_1": ("WG3-6.1.2-a", "WG3-6.1.2-b"),
-    "cds_service_programs_1": ("WG3-6.1.3-a", "WG3-6.1.3-b"),
-    "cds_accounts_1": ("WG3-6.1.4-a", "WG3-6.1.4-b"),
-    "cds_service_contracts_1": ("WG3-6.1.5-a", "WG3-6.1.5-b"),
-    "cds_meters_1": ("WG3-6.1.6-a", "WG3-6.1.6-b"),
-    "cds_bill_statements_1": ("WG3-6.1.7-a", "WG3-6.1.7-b"),
-    "cds_service_bills_1": ("WG3-6.1.8-a", "WG3-6.1.8-b"),
-    "cds_usage_1": ("WG3-6.1.9-a", "WG3-6.1.9-b", "WG3-6.1.9-c"),
-    "cds_aggregation_consent_1": ("WG3-6.1.10-a", "WG3-6.1.10-b"),
-}
 # §6.1.9: fields each offered selection brings along.
 PER_SELECTION = {
     "account_selection": (
@@ -252,10 +240,6 @@ def _resolve(catalogue: Catalogue, settings: Settings, scope_id: str, **fields: 
     )
 
 
-def _scope_cases() -> list[Any]:
-    return [pytest.param(s, marks=pytest.mark.req(*REQS[s]), id=s) for s in SECTIONS]
-
-
 @pytest.mark.req("WG3-6.1-a", "WG3-6.1-b")
 def test_every_consent_scope_is_offered(catalogue: Catalogue) -> None:
     consent = {k for k, s in catalogue.scopes.items() if s.response_types_supported}
@@ -268,7 +252,27 @@ def test_every_consent_scope_is_offered(catalogue: Catalogue) -> None:
             assert scope.registration_requirements == ("company_name",)
 
 
-@pytest.mark.parametrize("scope_id", _scope_cases())
+@pytest.mark.parametrize(
+    "scope_id",
+    [
+        pytest.param("cds_rate_plan_1", marks=pytest.mark.req("WG3-6.1.1-a", "WG3-6.1.1-b")),
+        pytest.param("cds_account_programs_1", marks=pytest.mark.req("WG3-6.1.2-a", "WG3-6.1.2-b")),
+        pytest.param("cds_service_programs_1", marks=pytest.mark.req("WG3-6.1.3-a", "WG3-6.1.3-b")),
+        pytest.param("cds_accounts_1", marks=pytest.mark.req("WG3-6.1.4-a", "WG3-6.1.4-b")),
+        pytest.param(
+            "cds_service_contracts_1", marks=pytest.mark.req("WG3-6.1.5-a", "WG3-6.1.5-b")
+        ),
+        pytest.param("cds_meters_1", marks=pytest.mark.req("WG3-6.1.6-a", "WG3-6.1.6-b")),
+        pytest.param("cds_bill_statements_1", marks=pytest.mark.req("WG3-6.1.7-a", "WG3-6.1.7-b")),
+        pytest.param("cds_service_bills_1", marks=pytest.mark.req("WG3-6.1.8-a", "WG3-6.1.8-b")),
+        pytest.param(
+            "cds_usage_1", marks=pytest.mark.req("WG3-6.1.9-a", "WG3-6.1.9-b", "WG3-6.1.9-c")
+        ),
+        pytest.param(
+            "cds_aggregation_consent_1", marks=pytest.mark.req("WG3-6.1.10-a", "WG3-6.1.10-b")
+        ),
+    ],
+)
 def test_scope_description_follows_its_section(catalogue: Catalogue, scope_id: str) -> None:
     kind, required, forbidden, must_choose, may_choose, exactly_one = SECTIONS[scope_id]
     scope = catalogue.scopes[scope_id]
@@ -615,3 +619,39 @@ def test_usage_value_type_choices_carry_their_format() -> None:
 def test_only_aggregation_inclusion_stays_out_of_default_scopes(catalogue: Catalogue) -> None:
     outside = {s for s in SECTIONS if not in_default_scope(catalogue.scopes[s])}
     assert outside == {"cds_aggregation_consent_1"}
+
+
+@pytest.mark.req("WG3-4.4-d", "WG3-4.4-e", "WG3-4.4-f")
+def test_meter_list_and_meter_usage_offer_their_scenario_fields(catalogue: Catalogue) -> None:
+    """§4.4 Download My Data: the fields the Meter List and Meter Usage scopes must support, and
+    a service_contract_selection choice so both merge with the Service List's selection."""
+    located = (
+        "account_numbers",
+        "contract_numbers",
+        "service_types",
+        "servicepoint_numbers",
+        "servicepoint_types",
+        "premise_numbers",
+        "addresses",
+    )
+    wanted = {
+        "cds_meters_1": (
+            *located,
+            "include_accounts",
+            "include_account_numbers",
+            "include_service_contracts",
+            "include_contract_numbers",
+            "include_rate_plans",
+            "include_service_contract_details",
+            "include_service_points",
+            "include_premises",
+            "include_service_point_addresses",
+            "include_coordinates",
+        ),
+        "cds_usage_1": (*located, "meter_numbers"),
+    }
+    for scope_id, field_ids in wanted.items():
+        fields = _fields(catalogue.scopes[scope_id])
+        assert set(field_ids) <= set(fields), (scope_id, set(field_ids) - set(fields))
+        choices = {c.id for c in fields["authorization_form_selection_type"].choices}
+        assert "service_contract_selection" in choices, scope_id

@@ -301,3 +301,34 @@ def test_the_catalogues_selection_choices_are_the_five_selections(catalogue: Cat
         if field is not None:
             offered |= field.choice_ids
     assert offered == {ACCOUNTS, CONTRACTS, SERVICE_POINTS, METERS, AGGREGATIONS}
+
+
+@pytest.mark.req("WG3-7.1.6-b")
+def test_servicepoint_numbers_preselect_through_current_service_points(session: Session) -> None:
+    graph = CustomerGraph.load(session, "ann", TODAY)
+    assert _ids(graph, ACCOUNTS, servicepoint_numbers=["P3-no"]) == {"A2"}
+    assert _ids(graph, CONTRACTS, servicepoint_numbers=["P1-no", "P2-no"]) == {"C1", "C2"}
+    assert _ids(graph, SERVICE_POINTS, servicepoint_numbers=["P2-no", "P4-no"]) == {"P2"}
+    assert _ids(graph, SERVICE_POINTS, servicepoint_numbers=["_all"]) == {"P1", "P2", "P3"}
+    assert _ids(graph, METERS, servicepoint_numbers=["P3-no"]) == {"M3"}, "M9 was removed"
+
+
+@pytest.mark.req("WG3-7.1.12-b")
+def test_aggregation_numbers_preselect_what_the_aggregation_groups(session: Session) -> None:
+    """G1 groups contracts C1 and C3 only; G2 is made to group A2, P1 and M2 directly."""
+    for member in (
+        AggregationMember(aggregation_id="G2", account_id="A2"),
+        AggregationMember(aggregation_id="G2", service_point_id="P1"),
+        AggregationMember(aggregation_id="G2", meter_id="M2"),
+    ):
+        session.add(member)
+    session.commit()
+    graph = CustomerGraph.load(session, "ann", TODAY)
+    assert _ids(graph, CONTRACTS, aggregation_numbers=["G1-no"]) == {"C1", "C3"}
+    for selection in (ACCOUNTS, SERVICE_POINTS, METERS):  # G1 groups none of these
+        assert _ids(graph, selection, aggregation_numbers=["G1-no"]) == set()
+    assert _ids(graph, ACCOUNTS, aggregation_numbers=["G2-no"]) == {"A2"}
+    assert _ids(graph, SERVICE_POINTS, aggregation_numbers=["G2-no"]) == {"P1"}
+    assert _ids(graph, METERS, aggregation_numbers=["G2-no"]) == {"M2"}
+    assert _ids(graph, CONTRACTS, aggregation_numbers=["G2-no"]) == set()
+    assert _ids(graph, AGGREGATIONS, aggregation_numbers=["G2-no"]) == {"G2"}

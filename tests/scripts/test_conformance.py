@@ -43,3 +43,14 @@ def test_citations_are_found_in_decorators_and_module_marks(tmp_path: Path) -> N
         "B-2": ["test_x.py::test_one"],
         "C-3": ["test_x.py::test_one"],
     }
+
+
+def test_citations_in_a_parametrize_decorators_params_are_found(tmp_path: Path) -> None:
+    (tmp_path / "test_y.py").write_text(
+        "import pytest\n"
+        "@pytest.mark.parametrize('x', [pytest.param(1, marks=pytest.mark.req('D-4')), 2])\n"
+        "def test_p(x): pass\n"
+    )
+    module = _script()
+    module.ROOT = tmp_path
+    assert module.citations(tmp_path) == {"D-4": ["test_y.py::test_p"]}
