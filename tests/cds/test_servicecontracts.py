@@ -333,3 +333,19 @@ def test_401_without_a_token_and_403_without_a_contract_scope(world: DataWorld) 
     answer = world.get(urls.SERVICE_CONTRACTS, accounts_only)
     assert answer.status_code == 403
     assert orjson.loads(answer.content)["error"] == "insufficient_scope"
+
+
+@pytest.mark.req("WG3-4.5-b", "WG3-7.2.2.3-a")
+def test_a_rate_plan_grant_shows_contract_details_only_when_asked(world: DataWorld) -> None:
+    plain = world.customer_token("home", "cds_rate_plan_1")
+    detailed = world.customer_token(
+        "home",
+        "cds_rate_plan_1",
+        [{"type": "cds_rate_plan_1", "include_service_contract_details": True}],
+    )
+    for contract in world.every_page(urls.SERVICE_CONTRACTS, plain, "service_contracts"):
+        assert {"contract_address", "contract_start", "contract_end"}.isdisjoint(contract)
+        assert "rateplan_code" in contract
+    listed = world.every_page(urls.SERVICE_CONTRACTS, detailed, "service_contracts")
+    assert listed and all("contract_end" in c for c in listed)
+    assert any("contract_address" in c for c in listed)
