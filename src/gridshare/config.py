@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="Usage Segments per page of the Usage Segments API (a segment is one local "
         "day of a meter: 400 hold a meter-year, so one request serves it)",
     )
+    aggregation_minimum_customers: int = Field(
+        default=15,
+        ge=1,
+        description="Aggregated usage (CDS-WG3-01 §4.11, §4.12, §12.3) of fewer distinct "
+        "Customers needs each Customer's Aggregation Inclusion consent",
+    )
     utility_name: str = "Demo Gas & Electric"
     utility_abbreviation: str | None = "DG&E"
     utility_description: str = (

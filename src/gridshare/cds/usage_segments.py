@@ -30,6 +30,15 @@ token reaches (`Access.usage`), served from the usage blocks (DESIGN rule 3).
 - **Related ids** (§10.8.1) are those of the spans (meter x service point x contract) covering the
   segment, listed only when the token reaches them; Bill Sections of those contracts whose dates
   overlap the segment; Aggregations having the meter, a point, a contract or an account as member.
+- **Aggregated usage** (§4.11, §4.12, §10.7.7): for each Aggregation in `UsageReach.aggregations`
+  (a Usage Query naming `aggregation_numbers`), one segment per local day and interval length,
+  id `agg-{aggregation_id}-{interval}-{YYYYMMDD}`, with one Value Format per value type (electric
+  usage by direction, natural gas, water; units as stored) whose values are the sums over the
+  Aggregation's member meters while members (`grants.aggregates`), computed by numpy over the
+  blocks (`usage_read.summed`). A sum with a member's reading missing is `null`; sums carry no
+  reading quality. `related_aggregations` names the Aggregation and every other related list is
+  empty (members are never revealed, §12.3); the related-id and Bill Section filters match no
+  aggregated segment. Trimmed to the Grant's windows as above.
 - **Order** (§10.8.8): `aggregation_number` (the lowest of the related Aggregations, empty when
   none), `account_number`, `contract_number` (of the covering span that sorts first), then
   `segment_start`, then `cds_modified` newest first (then meter id and interval, to be total).
@@ -52,7 +61,20 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import orjson
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from gridshare import urls
@@ -71,6 +93,7 @@ from gridshare.api.pagination import (
 from gridshare.cds.customer_data import AccessDep, id_list, moment_param, respond
 from gridshare.config import Settings
 from gridshare.grants.access import Access
+from gridshare.grants.aggregates import member_meters
 from gridshare.grants.reach import (
     ACCOUNTS,
     AGGREGATIONS,
@@ -104,6 +127,7 @@ from gridshare.utility.usage_read import (
     local_starts,
     period_tokens,
     spans,
+    summed,
     value_sets,
 )
 
@@ -141,6 +165,10 @@ HIGH: Final = datetime(9999, 1, 1, tzinfo=UTC)
 """Open window ends, as instants no block reaches."""
 LONGEST_PERIOD: Final = timedelta(days=62)
 """Read periods are shorter than this (the `after` filter's SQL bound for them)."""
+AGGREGATED: Final = "agg-"
+"""The prefix of an Aggregation's aggregated usage in segment ids (in place of a meter id)."""
+SUMMED_KINDS: Final = frozenset({"electric_usage", "natural_gas_usage", "water_usage"})
+"""The channel kinds whose values are summed into aggregated usage."""
 _ID = re.compile(r"^(.+)-(\d{1,7})-(\d{8})(?:-(\d{1,5}))?$")
 
 
@@ -394,7 +422,10 @@ class Listing:
         self.section_rows: list[tuple[str, str, date, date]] | None = None
         self._names()
         self.channels = self._channels()
-        self.groups = self._groups()
+        self.aggregated: dict[str, Mapping[str, tuple[Window, ...]]] = {}
+        """`agg-{aggregation_id}` -> its member meters and the windows they count in"""
+        groups = self._groups() + self._aggregated_groups()
+        self.groups = sorted(groups, key=lambda g: g.key)
 
     # --- what may be listed --------------------------------------------------------------------
 
@@ -517,6 +548,51 @@ class Listing:
                 groups.setdefault(key, Group(key)).lanes.append(lane)
         return [groups[k] for k in sorted(groups)]
 
+    def _aggregated_groups(self) -> list[Group]:
+        """One group per reached Aggregation with channels to sum, keyed by its number first; its
+        lanes are the token's windows, its "meter" the id prefix `agg-{aggregation_id}`."""
+        wanted = self.usage.aggregations
+        f = self.filters
+        if not wanted or f.sections is not None or any(v is not None for v in f.related.values()):
+            return []
+        numbers = dict(
+            self.session.execute(
+                select(Aggregation.id, Aggregation.aggregation_number).where(
+                    Aggregation.id.in_(sorted(wanted))
+                )
+            ).all()
+        )
+        grouped = member_meters(self.session, self.tz, sorted(wanted))
+        meter_ids = sorted({m for meters in grouped.values() for m in meters})
+        by_meter: dict[str, list[Channel]] = defaultdict(list)
+        for channel in self.session.scalars(
+            select(Channel)
+            .where(
+                Channel.meter_id.in_(meter_ids),
+                Channel.kind.in_(sorted(SUMMED_KINDS)),
+                Channel.interval_seconds > 0,
+            )
+            .order_by(Channel.id)
+        ):
+            if self.formats.durations_only or self.formats.of(channel) is not None:
+                by_meter[channel.meter_id].append(channel)
+        found = []
+        for aggregation_id, windows in sorted(wanted.items()):
+            pseudo = AGGREGATED + aggregation_id
+            meters = grouped.get(aggregation_id, {})
+            channels = [c for m in sorted(meters) for c in by_meter.get(m, [])]
+            if not channels:
+                continue
+            self.aggregated[pseudo] = meters
+            self.channels[pseudo] = channels
+            lanes = [
+                Lane(pseudo, w.start or LOW, w.end or HIGH, frozenset(), frozenset(), frozenset())
+                for w in windows
+            ]
+            key = (numbers.get(aggregation_id) or "", "", "", pseudo)
+            found.append(Group(key, lanes))
+        return found
+
     def _lanes(self, meter_id: str, meter_spans: list[Span]) -> Iterator[Lane]:
         """The meter's time cut where its covering spans change, inside the token's windows and
         the listed Bill Sections' periods, kept when the related filters match."""
@@ -630,6 +706,8 @@ class Listing:
     def _keys(self, group: Group) -> tuple[Select[Any], Order] | None:
         """The query of a group's segment keys (one row per meter, channel interval and block
         start) and their order within the group."""
+        if group.key[3] in self.aggregated:
+            return self._aggregated_keys(group)
         conditions = []
         for lane in group.lanes:
             channels = self.channels.get(lane.meter_id, [])
@@ -679,7 +757,59 @@ class Listing:
         )
         return select(sub), order
 
-    def _key_filters(self) -> list[ColumnElement[bool]]:
+    def _aggregated_keys(self, group: Group) -> tuple[Select[Any], Order] | None:
+        """The keys of an Aggregation's segments: one per channel interval and block start of
+        its members' channels while they are members, within the token's windows."""
+        pseudo = group.key[3]
+        meters = self.aggregated[pseudo]
+        by_windows: dict[tuple[Window, ...], list[int]] = defaultdict(list)
+        for channel in self.channels[pseudo]:
+            by_windows[meters[channel.meter_id]].append(channel.id)
+        conditions = []
+        for windows, channel_ids in by_windows.items():
+            for window in windows:
+                for lane in group.lanes:
+                    clipped = Window(window.start or LOW, window.end or HIGH).clip(
+                        Window(lane.start, lane.end)
+                    )
+                    if clipped is None or clipped.start is None or clipped.end is None:
+                        continue
+                    conditions.append(
+                        and_(
+                            UsageBlock.channel_id.in_(channel_ids),
+                            UsageBlock.start
+                            >= day_start(local_day(clipped.start, self.tz), self.tz),
+                            UsageBlock.start < clipped.end,
+                        )
+                    )
+        if not conditions:
+            return None
+        query = (
+            select(
+                cast(literal(pseudo), String(200)).label("meter_id"),
+                Channel.interval_seconds.label("lane_interval"),
+                UsageBlock.start.label("start"),
+                func.max(UsageBlock.modified).label("modified"),
+                func.min(UsageBlock.created).label("created"),
+                func.max(UsageBlock.interval_seconds).label("length"),
+                func.max(UsageBlock.count).label("blocks"),
+            )
+            .join(Channel, Channel.id == UsageBlock.channel_id)
+            .where(or_(*conditions), *self._key_filters(pseudo))
+            .group_by(Channel.interval_seconds, UsageBlock.start)
+        )
+        sub = query.subquery()
+        order = Order(
+            keys=(
+                SortKey(sub.c.start, "start"),
+                SortKey(sub.c.modified, "modified", descending=True),
+                SortKey(sub.c.meter_id, "meter_id"),
+                SortKey(sub.c.lane_interval, "lane_interval"),
+            )
+        )
+        return select(sub), order
+
+    def _key_filters(self, pseudo: str | None = None) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
         if self.filters.before is not None:
             found.append(UsageBlock.start <= self.filters.before)
@@ -695,11 +825,12 @@ class Listing:
         if self.filters.segment_ids is not None:
             named = [
                 and_(
-                    Channel.meter_id == s.meter_id,
+                    Channel.meter_id == s.meter_id if pseudo is None else true(),
                     Channel.interval_seconds == s.interval,
                     UsageBlock.start == day_start(s.day, self.tz),
                 )
                 for s in self.filters.segment_ids
+                if pseudo is None or s.meter_id == pseudo
             ]
             found.append(or_(*named) if named else false())
         return found
@@ -841,6 +972,9 @@ class Listing:
         for segment in found:
             key = segment.key
             lane = segment.lane
+            if key.meter_id in self.aggregated:
+                items.append(self._aggregated_json(segment, blocks))
+                continue
             if lane not in related:
                 related[lane] = self._related(lane)
             channels = [
@@ -901,6 +1035,63 @@ class Listing:
                 }
             )
         return items
+
+    def _aggregated_json(
+        self, segment: Segment, blocks: Mapping[tuple[int, datetime], Stored]
+    ) -> dict[str, Any]:
+        """An aggregated Usage Segment (module doc): per value type, the sum of the member
+        meters' values while they are members; no member is named."""
+        key = segment.key
+        meters = self.aggregated[key.meter_id]
+        count = segment.last - segment.first
+        starts = int(segment.start.timestamp()) + np.arange(count, dtype=np.int64) * (
+            segment.interval
+        )
+        types: dict[tuple[str, str | None, str], list[Channel]] = defaultdict(list)
+        for channel in self.channels[key.meter_id]:
+            if channel.interval_seconds == key.lane_interval:
+                types[channel.kind, channel.direction, channel.units].append(channel)
+        value_formats: list[Any] = []
+        columns: list[Column] = []
+        for _, channels in sorted(types.items(), key=lambda t: _channel_order(t[1][0])):
+            parts = []
+            for channel in channels:
+                mask = np.zeros(count, dtype=np.bool_)
+                for window in meters[channel.meter_id]:
+                    first = int((window.start or LOW).timestamp())
+                    last = int((window.end or HIGH).timestamp())
+                    mask |= (starts >= first) & (starts + segment.interval <= last)
+                stored = blocks.get((channel.id, key.start))
+                parts.append((None if stored is None else stored.values, mask))
+            if not any(b is not None and m.any() for b, m in parts):
+                continue
+            value_formats.append(self.formats.of(channels[0]))
+            packed = summed(parts, segment.first, segment.last)
+            columns.append(Column(VALUE_KEYS[channels[0].kind], packed, None, 0, count))
+        if self.formats.durations_only:
+            value_formats, values = [], b"[]"
+        else:
+            values = value_sets(columns, count)
+        modified = rfc3339(key.modified)
+        return {
+            "cds_usagesegment_id": segment_id(
+                key.meter_id, key.lane_interval, local_day(key.start, self.tz), segment.first
+            ),
+            "cds_created": rfc3339(key.created),
+            "cds_modified": modified,
+            "cds_synced": modified,
+            "related_aggregations": [key.meter_id.removeprefix(AGGREGATED)],
+            "related_accounts": [],
+            "related_servicecontracts": [],
+            "related_servicepoints": [],
+            "related_meterdevices": [],
+            "related_billsections": [],
+            "segment_start": rfc3339(segment.start),
+            "segment_end": rfc3339(segment.end),
+            "interval": segment.interval,
+            "formats": value_formats,
+            "values": orjson.Fragment(values),
+        }
 
     # --- supply mix and cost (§10.8.5.3, §10.8.5.7) -------------------------------------------
 

@@ -19,6 +19,10 @@ How a Grant's authorization details entry (one per scope) becomes reachable obje
      which reach the scope's objects through their relations; the fields are intersected. A
      direct-access scope (§6.2) without preselection fields reaches every object of its kind
      ("every"); a consent scope without a Customer and without preselections reaches nothing.
+   - A server-created Usage Query entry naming `aggregation_numbers` (§4.11, §4.12) reaches the
+     named Aggregations' aggregated usage (`UsageReach.aggregations`, within its usage window;
+     `addresses` narrow the Aggregations), never the members' own usage or records (§12.3);
+     with `include_aggregations` it also reaches those Aggregation objects.
 2. **Related objects** (§7.2.x "Related ... objects are ..."): every `include_*` flag that is true,
    by the scope's defaults (§6.1.x / §6.2.x "treat this Scope as having included `true` values") or
    by the request, adds the objects related to what is already reached, until nothing changes
@@ -240,6 +244,7 @@ class _Builder:
         self.every: dict[str, set[str]] = {}
         self.usage: dict[str, list[Window]] = defaultdict(list)
         self.usage_every: list[Window] = []
+        self.aggregations: dict[str, list[Window]] = defaultdict(list)
         self.formats: set[str] | None = set()
         self.enabled: set[str] = set()
         self.scope_types: set[str] = set()
@@ -260,6 +265,13 @@ class _Builder:
         if base_kind is None:
             return
         usage_window = self._usage_window(entry)
+        if (
+            scope_type == "cds_query_usage"
+            and grant.customer_id is None
+            and entry.get("aggregation_numbers") is not None
+        ):
+            self._aggregated(entry, flags, usage_window)
+            return
         if (
             grant.customer_id is None
             and scope_type.startswith("cds_query_")
@@ -290,6 +302,19 @@ class _Builder:
             self.every.setdefault(kind, set()).update(flags)
         if USAGE in kinds:
             self.usage_every.append(usage_window)
+
+    def _aggregated(self, entry: Mapping[str, Any], flags: set[str], window: Window) -> None:
+        """A server-created Usage Query naming `aggregation_numbers` (§4.11, §4.12): the named
+        Aggregations' aggregated usage, never their members' own usage or records."""
+        requested = {
+            f: tuple(str(v) for v in entry[f])
+            for f in ("aggregation_numbers", "addresses")
+            if entry.get(f) is not None
+        }
+        for aggregation_id in self._aggregations_named(requested):
+            self.aggregations[aggregation_id].append(window)
+            if INCLUDE[AGGREGATIONS] in flags:
+                self.flags[AGGREGATIONS][aggregation_id] |= flags
 
     def _formats(self, entry: Mapping[str, Any], flags: set[str]) -> None:
         if "include_usage_segments" not in flags or self.formats is None:
@@ -527,6 +552,7 @@ class _Builder:
                 {m: merge_windows(w) for m, w in self.usage.items()},
                 merge_windows(self.usage_every) if self.usage_every else None,
                 None if self.formats is None else frozenset(self.formats),
+                {a: merge_windows(w) for a, w in self.aggregations.items()},
             )
         return Access(client_id, grant_ids, frozenset(self.scope_types), reaches, usage, jwks)
 

@@ -16,7 +16,9 @@ Decisions kept here:
   production ones only by real customers (CDS-WG1-02 §5.2); anyone else gets `access_denied`.
 - A Grant authorization request (`cds_grant_id`, CDS-WG1-02 §8.3) authorizes the Grant's own scope
   and authorization_details; approval makes the Grant `active` at once (§8.3-f) and binds it to
-  the Customer. Another Customer's Grant is `cds_grant_id_invalid_user` (§8.3-e).
+  the Customer. Another Customer's Grant is `cds_grant_id_invalid_user` (§8.3-e). A child Grant
+  asking for Aggregation Inclusion (CDS-WG3-01 §4.11) that completes its parent's consents makes
+  the parent active (`grants.aggregates.child_authorized`).
 - Otherwise approval resolves the request again at that moment (relative dates count from the
   approval, CDS-WG1-02 §3.9) and creates an `active` Grant for the Customer.
 """
@@ -33,6 +35,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from gridshare.config import Settings
+from gridshare.grants.aggregates import child_authorized
 from gridshare.grants.authorization_details import (
     RequestRejected,
     for_grant,
@@ -219,6 +222,7 @@ def approve(
         grant = session.get_one(Grant, request.grant_id)
         grant.customer_id = customer.id
         set_status(session, grant, "active")
+        child_authorized(session, settings, grant)
     else:
         try:
             requested = resolve_request(

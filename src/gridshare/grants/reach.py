@@ -99,12 +99,16 @@ class Reach:
 
 @dataclass(frozen=True)
 class UsageReach:
-    """Which meters' usage a token reaches, and when (merged, sorted, non-overlapping windows)."""
+    """Which meters' usage a token reaches, and when (merged, sorted, non-overlapping windows),
+    and which Aggregations' aggregated usage."""
 
     meters: Mapping[str, tuple[Window, ...]] = field(default_factory=dict)
     every: tuple[Window, ...] | None = None
     formats: frozenset[str] | None = None
     """The `include_usage_segment_value_types` choices allowed; None: every value type."""
+    aggregations: Mapping[str, tuple[Window, ...]] = field(default_factory=dict)
+    """Aggregation id -> windows of its aggregated usage (§4.11, §4.12): the sums over its
+    members, never the members' own usage."""
 
     @property
     def bounded(self) -> bool:

@@ -14,6 +14,12 @@ it, so expiring that credential ends it (CDS-WG1-02 §7.6).
   the first request for that Grant (CDS-WG1-02 §3.9). Direct Access scopes (CDS-WG3-01 §6.2)
   reach Customer Data without consent, so only a `production` Client Object obtains them; their
   preselection fields stay in the Grant and limit its access.
+- Aggregated usage (CDS-WG3-01 §4.11, §4.12, §12.3): a new Grant whose Usage Query names
+  `aggregation_numbers` starts `pending`; if every named Aggregation has at least
+  `GRIDSHARE_AGGREGATION_MINIMUM_CUSTOMERS` distinct Customers it becomes `active`, otherwise it
+  becomes `needs_sub_grants` with one `needs_authorization` child Grant per member Customer for
+  the registration's Client Object that has the Aggregation Inclusion scope
+  (`grants.aggregates`); a registration without one is refused (`invalid_scope`).
 - Grant Admin (CDS-WG1-02 §3.3.2): `client_credentials` with a `cds_grant_admin` scope and one
   `authorization_details` entry naming a Client Object of the same registration and its Grant. The
   token reaches that Grant's enabled access (its scope and `grant_ids` are the Grant's); the answer
@@ -42,7 +48,7 @@ from sqlalchemy.orm import Session
 from gridshare import urls
 from gridshare.api.errors import OAuthError, invalid_client, invalid_request
 from gridshare.config import Settings
-from gridshare.grants import direct_scopes, tokens
+from gridshare.grants import aggregates, direct_scopes, tokens
 from gridshare.grants.authorization_details import (
     Requested,
     RequestRejected,
@@ -51,7 +57,13 @@ from gridshare.grants.authorization_details import (
 )
 from gridshare.grants.clients import PRODUCTION
 from gridshare.grants.codes import CodeError, CodeReused, redeem_code
-from gridshare.grants.grants import access_ends, apply_time, create_grant, gives_access
+from gridshare.grants.grants import (
+    access_ends,
+    apply_time,
+    create_grant,
+    gives_access,
+    set_status,
+)
 from gridshare.grants.purposes import usable_for
 from gridshare.grants.scopes import GRANT_ADMIN_TYPE, Catalogue, load_catalogue
 from gridshare.grants.secrets import digest, new_id, same
@@ -74,6 +86,9 @@ LIMITER: Final = "token"
 
 REPLACEABLE: Final = frozenset({"closed", "expired"})
 """Statuses of a client_credentials Grant after which asking again creates a new Grant."""
+WAITING: Final = frozenset({"pending", "needs_sub_grants"})
+"""Statuses of a client_credentials Grant that will give access later: asking again gets a
+token bound to it (which reaches what it enables now)."""
 
 
 @dataclass(frozen=True)
@@ -250,19 +265,55 @@ def _client_grant(
     for grant in candidates:
         if not _same_request(req, catalogue, scope, details, grant, requested):
             continue
-        if gives_access(req.session, grant, req.now):
+        if gives_access(req.session, grant, req.now) or grant.status in WAITING:
             return grant
         if grant.status not in REPLACEABLE:
             raise OAuthError(
                 "invalid_grant",
                 f"the Server has set this access (Grant {grant.grant_id}) to {grant.status}",
             )
-    return create_grant(
+    numbers = aggregates.usage_query_numbers(catalogue, requested.authorization_details)
+    if not numbers:
+        return create_grant(
+            req.session,
+            client_id=req.client.client_id,
+            scope=requested.scope,
+            authorization_details=requested.authorization_details,
+        )
+    return _aggregated_grant(req, catalogue, requested, numbers)
+
+
+def _aggregated_grant(
+    req: TokenRequest, catalogue: Catalogue, requested: Requested, numbers: list[str]
+) -> Grant:
+    """A Usage Query Grant over Aggregations (CDS-WG3-01 §4.11): `pending`, then `active` when
+    every Aggregation is anonymous enough, else `needs_sub_grants` with a child Grant per
+    Customer whose Aggregation Inclusion it needs."""
+    needed = aggregates.below_threshold(req.session, req.settings, numbers)
+    consenting = None
+    if needed:
+        consenting = aggregates.consent_client(req.session, catalogue, req.client)
+        if consenting is None:
+            raise OAuthError(
+                "invalid_scope",
+                f"the Aggregations {' '.join(sorted(numbers))} include some with fewer than "
+                f"{req.settings.aggregation_minimum_customers} customers, whose usage needs "
+                "each customer's Aggregation Inclusion consent: register a Client Object with "
+                "the Aggregation Inclusion scope (cds_aggregation_consent) in this registration "
+                "first",
+            )
+    grant = create_grant(
         req.session,
         client_id=req.client.client_id,
         scope=requested.scope,
         authorization_details=requested.authorization_details,
+        status="pending",
     )
+    if consenting is None:
+        set_status(req.session, grant, "active")
+    else:
+        aggregates.ask_consents(req.session, catalogue, grant, consenting, needed)
+    return grant
 
 
 def _same_request(

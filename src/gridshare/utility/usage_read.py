@@ -9,6 +9,7 @@ and the blocks' values written straight to JSON bytes.
   formatted by orjson in one call, and the Value Objects are made by byte replacement. A value is
   exact: an integer block (`n * 10**e`, |n| < 10**15) goes through the float `n / 10**-e`, whose
   shortest representation is the decimal itself; larger integers take the exact Decimal path.
+- `summed`: the value-by-value sum of several blocks (aggregated usage), packed as a block.
 - `values_json`: the `values` array of one block alone (its channel's Value Object key, every
   value), written beside the block by every write path (`usage_blocks.values_json`), so that
   serving an untrimmed segment of one channel copies these bytes.
@@ -214,6 +215,48 @@ def values_json(kind: str, count: int, values: bytes, quality: bytes | None) -> 
     if key is None:
         return None
     return value_sets([Column(key, values, quality, 0, count)], count)
+
+
+def summed(parts: Sequence[tuple[bytes | None, npt.NDArray[np.bool_]]], lo: int, hi: int) -> bytes:
+    """A packed block of the value-by-value sum over [lo, hi) of the blocks, each counted where
+    its mask (of length hi - lo) holds: aggregated usage (CDS-WG3-01 §4.11, §4.12). A value is
+    missing where a counted block's value is missing or the block is None (no readings). Integer
+    blocks are summed exactly at their finest exponent; float blocks (or sums too large for
+    int64) are summed as floats rounded to the codec's finest decimal."""
+    length = max(0, hi - lo)
+    missing = np.zeros(length, dtype=np.bool_)
+    counted = [(b, m) for b, m in parts if m.any()]
+    present = [b for b, _ in counted if b is not None]
+    exponents = [codec.header(b)[1] for b in present]
+    exact = all(codec.header(b)[0] != codec.FLOAT64 for b in present)
+    common = min(exponents, default=0)
+    largest = 0
+    for blob in present:
+        raw, exponent = codec.unpack_array(blob)
+        valid = raw[~codec.missing_mask(blob)]
+        if exact and valid.size:
+            largest += int(np.abs(valid).max()) * 10 ** (exponent - common)
+    exact = exact and largest < 2**62
+    total = np.zeros(length, dtype=np.int64 if exact else np.float64)
+    for block, mask in counted:
+        if block is None:
+            missing |= mask
+            continue
+        raw, exponent = codec.unpack_array(block)
+        gone = np.ones(length, dtype=np.bool_)
+        part = np.zeros(length, dtype=total.dtype)
+        available = max(0, min(hi, raw.size) - lo)
+        gone[:available] = codec.missing_mask(block)[lo : lo + available]
+        if exact:
+            part[:available] = raw[lo : lo + available].astype(np.int64) * 10 ** (exponent - common)
+        else:
+            part[:available] = codec.unpack_floats(block)[lo : lo + available]
+        missing |= mask & gone
+        total += np.where(mask & ~gone, part, 0).astype(total.dtype)
+    if exact:
+        return codec.pack_scaled(total.astype(np.int64), missing, common)
+    total[missing] = np.nan
+    return codec.pack_floats(total, codec.MAX_EXPONENT_DIGITS)
 
 
 def _flagged(column: Column) -> bool:
