@@ -279,10 +279,16 @@ class _Builder:
         ):
             self._everything(base_kind, flags, usage_window)
             return
-        world, seeds = self._seeds(grant, scope_id, scope_type, base_kind, entry)
+        world, seeds, named = self._seeds(grant, scope_id, scope_type, base_kind, entry)
         if world is None:
             return
         reached = close(world, base_kind, seeds, flags, self._windows(entry))
+        for kind, ids in named.items():
+            # §7.1.x "Direct access": objects of a kind a preselection field names are only the
+            # listed ones, wherever they are reached from.
+            reached[kind] &= ids
+            if kind == METERS:
+                reached[USAGE] &= ids
         for kind, ids in reached.items():
             if kind == USAGE:
                 continue
@@ -335,23 +341,28 @@ class _Builder:
         scope_type: str,
         base_kind: str,
         entry: Mapping[str, Any],
-    ) -> tuple[World | None, dict[str, set[str]]]:
+    ) -> tuple[World | None, dict[str, set[str]], dict[str, set[str]]]:
+        """The records, the seeds the scope's objects derive from, and for a server-created
+        Grant the objects each kind's preselection fields name (the only ones of that kind it
+        may reach)."""
         if grant.customer_id is not None:
             world = self._world([grant.customer_id])
-            return world, self._selected(world, grant, scope_id)
+            return world, self._selected(world, grant, scope_id), {}
         requested = {
             f: tuple(str(v) for v in entry[f]) for f in selections.RULES if entry.get(f) is not None
         }
         if not requested:
-            return None, {}
+            return None, {}, {}
         if base_kind == AGGREGATIONS:
-            return self._world([]), {AGGREGATIONS: self._aggregations_named(requested)}
+            listed = self._aggregations_named(requested)
+            return self._world([]), {AGGREGATIONS: listed}, {AGGREGATIONS: listed}
         customers = self._customers_named(requested)
         world = self._world(sorted(customers))
         seed_kind = _seed_kind(base_kind)
         today = self.now.astimezone(self.tz).date()
         graphs = [selections.CustomerGraph.load(self.session, c, today) for c in sorted(customers)]
         found: set[str] | None = None
+        named: dict[str, set[str]] = {}
         for field_id, values in requested.items():
             kind = NATURAL.get(field_id, seed_kind)
             selection_type = KIND_SELECTION[kind]
@@ -361,10 +372,12 @@ class _Builder:
                     graph.resources(selection_type), selection_type, {field_id: values}
                 )
                 matched |= chosen.ids
+            if field_id in NATURAL:
+                named[kind] = named[kind] & matched if kind in named else matched
             seeds = members_of(world, matched) if kind == AGGREGATIONS else {kind: matched}
             related = derive(world, seeds, seed_kind, UNDATED)
             found = related if found is None else found & related
-        return world, {seed_kind: found or set()}
+        return world, {seed_kind: found or set()}, named
 
     def _selected(self, world: World, grant: Grant, scope_id: str) -> dict[str, set[str]]:
         seeds: dict[str, set[str]] = defaultdict(set)
