@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Header, Request, Response
@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, Select, false, func, or_, true
 
 from gridshare.api.bearer import bearer_value
 from gridshare.api.errors import OAuthError, insufficient_scope, invalid_request, invalid_token
-from gridshare.api.pagination import Page, datetime_param, space_list
+from gridshare.api.pagination import Page, space_list
 from gridshare.cds.jwe import EncryptionKeyError, encrypt_for
 from gridshare.grants import tokens
 from gridshare.grants.access import Access, PreselectionTooBroad, access_for
@@ -134,11 +134,6 @@ def date_param(name: str, raw: str | None) -> date | None:
 
 def _bad_date(name: str) -> date:
     raise invalid_request(f"{name} must be a date as YYYY-MM-DD, e.g. 2024-01-31")
-
-
-def moment_param(name: str, raw: str | None) -> datetime | None:
-    """An RFC 3339 datetime filter, else 400."""
-    return datetime_param(name, raw)
 
 
 def search_term(raw: str | None) -> str | None:

@@ -32,13 +32,12 @@ from sqlalchemy.orm import Session
 
 from gridshare import urls
 from gridshare.api.errors import OAuthError
-from gridshare.api.pagination import CursorQuery, Order, SortKey, paginate
+from gridshare.api.pagination import CursorQuery, Order, SortKey, datetime_param, paginate
 from gridshare.cds.customer_data import (
     AccessDep,
     encrypted,
     id_list,
     listed,
-    moment_param,
     reach_of,
     respond,
     stamps,
@@ -101,7 +100,7 @@ def list_eacs(
     wanted = id_list("beneficiaries", beneficiaries)
     if wanted is not None:
         query = query.where(Beneficiaries(session, access).matching(wanted))
-    query = _period(query, moment_param("before", before), moment_param("after", after))
+    query = _period(query, datetime_param("before", before), datetime_param("after", after))
     page = paginate(session, settings, request, query, ORDER, cursor=cursor)
     return respond(access, "eacs", eacs_json(session, settings, access, page.items), page)
 

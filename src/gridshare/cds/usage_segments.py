@@ -86,11 +86,12 @@ from gridshare.api.pagination import (
     Order,
     Page,
     SortKey,
+    datetime_param,
     decode_cursor,
     encode_cursor,
     page_url,
 )
-from gridshare.cds.customer_data import AccessDep, id_list, moment_param, respond
+from gridshare.cds.customer_data import AccessDep, id_list, respond
 from gridshare.config import Settings
 from gridshare.grants.access import Access
 from gridshare.grants.aggregates import member_meters
@@ -197,8 +198,8 @@ def list_usage_segments(
         raise insufficient_scope("a scope that includes usagesegments")
     filters = Filters(
         segment_ids=_segment_ids(id_list("cds_usagesegment_ids", cds_usagesegment_ids)),
-        before=moment_param("before", before),
-        after=moment_param("after", after),
+        before=datetime_param("before", before),
+        after=datetime_param("after", after),
         related={
             "accounts": _set(id_list("cds_account_ids", cds_account_ids)),
             "account_numbers": _set(id_list("account_numbers", account_numbers)),
