@@ -91,19 +91,13 @@ def test_contract_numbers_keep_the_accounts_other_contracts_out(world: DataWorld
 @pytest.mark.req("WG3-7.1.6-c", "WG3-7.1.8-b")
 def test_service_point_and_premise_numbers_keep_other_points_out(world: DataWorld) -> None:
     with world.session() as session:
-        point, premise = (
-            session.execute(
-                select(ServicePoint, Premise)
-                .join(ServicePointPremise, ServicePointPremise.service_point_id == ServicePoint.id)
-                .join(Premise, Premise.id == ServicePointPremise.premise_id)
-                .join(
-                    ServicePointContract, ServicePointContract.service_point_id == ServicePoint.id
-                )
-                .order_by(ServicePoint.id)
-            )
-            .first()
-            ._tuple()
-        )
+        point, premise = session.execute(
+            select(ServicePoint, Premise)
+            .join(ServicePointPremise, ServicePointPremise.service_point_id == ServicePoint.id)
+            .join(Premise, Premise.id == ServicePointPremise.premise_id)
+            .join(ServicePointContract, ServicePointContract.service_point_id == ServicePoint.id)
+            .order_by(ServicePoint.id)
+        ).first()
         in_premise = set(
             session.scalars(
                 select(ServicePointPremise.service_point_id).where(
