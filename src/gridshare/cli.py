@@ -89,6 +89,8 @@ def _settings(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic announces each of its plugins on every schema check: noise before every command.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return settings
 
 
