@@ -15,7 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from gridshare import urls
+from gridshare.grants.clients import client_uri
 from gridshare.grants.grants import grant_json
+from gridshare.grants.messages import create_message
+from gridshare.grants.reviews import approve
 from gridshare.oauth import pkce
 from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.aggregations import Aggregation, AggregationMember
@@ -269,3 +272,41 @@ def test_customers_consenting_make_the_parent_active(world: DataWorld) -> None:
 def _basic(client_id: str, secret: str) -> dict[str, str]:
     pair = f"{client_id}:{secret}".encode()
     return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+@pytest.mark.req("WG3-4.11-i", "WG3-12.3-a")
+def test_a_staff_approved_grant_request_meets_the_same_threshold(world: DataWorld) -> None:
+    """A grant_request for a Usage Query over a small building, approved by staff, makes the same
+    `needs_sub_grants` Grant as the token endpoint: approving it never skips the Customers."""
+    with world.session() as session:
+        target = session.get_one(Client, world.direct_id)
+        request = create_message(
+            session,
+            registration_id=target.registration_id,
+            type="grant_request",
+            name="Whole-building usage",
+            description="Benchmarking report for the building",
+            status="pending",
+            creator=target.client_id,
+            related_uri=client_uri(world.demo.settings, target.client_id),
+            related_type="client",
+            grants_requested=[
+                {
+                    "scope": "cds_query_usage_1",
+                    "authorization_details": [
+                        {"type": "cds_query_usage_1", "aggregation_numbers": [BUILDING]}
+                    ],
+                }
+            ],
+        )
+        session.commit()
+        message_id = request.message_id
+    with world.session() as session:
+        reply = approve(session, world.demo.settings, message_id)
+        session.commit()
+        listed = parse_qs(urlsplit(reply.related_uri or "").query)["grant_ids"][0].split()
+    [grant_id] = listed
+    assert _grant(world, grant_id)["status"] == "needs_sub_grants"
+    children = _children(world, grant_id)
+    assert set(children) == set(_building_customers(world))
+    assert all(c["status"] == "needs_authorization" for c in children.values())

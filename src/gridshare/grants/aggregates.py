@@ -290,6 +290,49 @@ def inclusion_scope(catalogue: Catalogue, client: Client) -> str | None:
     return None
 
 
+class NoInclusionClient(ValueError):
+    """A Usage Query over too small Aggregations, from a registration without an Aggregation
+    Inclusion Client Object to ask the Customers with."""
+
+
+def usage_query_grant(
+    session: Session,
+    settings: Settings,
+    catalogue: Catalogue,
+    client: Client,
+    scope: str,
+    details: list[dict[str, Any]],
+    numbers: Sequence[str],
+) -> Grant:
+    """A server-created Usage Query Grant over the Aggregations `numbers` (§4.11): `pending`, then
+    `active` when every Aggregation has enough Customers to be anonymous (§12.3), else
+    `needs_sub_grants` with a child Grant per Customer whose Aggregation Inclusion it needs. The
+    token endpoint and a staff-approved grant_request both make them here."""
+    needed = below_threshold(session, settings, numbers)
+    consenting = None
+    if needed:
+        consenting = consent_client(session, catalogue, client)
+        if consenting is None:
+            raise NoInclusionClient(
+                f"the Aggregations {' '.join(sorted(numbers))} include some with fewer than "
+                f"{settings.aggregation_minimum_customers} customers, whose usage needs each "
+                "customer's Aggregation Inclusion consent: register a Client Object with the "
+                "Aggregation Inclusion scope (cds_aggregation_consent) in this registration first"
+            )
+    grant = create_grant(
+        session,
+        client_id=client.client_id,
+        scope=scope,
+        authorization_details=details,
+        status="pending",
+    )
+    if consenting is None:
+        set_status(session, grant, "active")
+    else:
+        ask_consents(session, catalogue, grant, consenting, needed)
+    return grant
+
+
 def ask_consents(
     session: Session,
     catalogue: Catalogue,

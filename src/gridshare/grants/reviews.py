@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridshare.config import Settings
+from gridshare.grants import aggregates
 from gridshare.grants.authorization_details import RequestRejected, for_grant, resolve_request
 from gridshare.grants.clients import ApprovalError, approve_for_production, client_uri
 from gridshare.grants.grants import GRANTS_PATH, create_grant
@@ -171,12 +172,27 @@ def _approve_grants(session: Session, settings: Settings, request: Message) -> M
                 f"{target.client_id} as asked ({error}); reject it with the reason"
             ) from error
         kept = for_grant(catalogue, requested)
-        grant = create_grant(
-            session,
-            client_id=target.client_id,
-            scope=kept.scope,
-            authorization_details=kept.authorization_details,
-        )
+        numbers = aggregates.usage_query_numbers(catalogue, kept.authorization_details)
+        if numbers:
+            try:
+                grant = aggregates.usage_query_grant(
+                    session,
+                    settings,
+                    catalogue,
+                    target,
+                    kept.scope,
+                    kept.authorization_details,
+                    numbers,
+                )
+            except aggregates.NoInclusionClient as error:
+                raise ReviewError(f"grant_request {request.message_id}: {error}") from error
+        else:
+            grant = create_grant(
+                session,
+                client_id=target.client_id,
+                scope=kept.scope,
+                authorization_details=kept.authorization_details,
+            )
         grant_ids.append(grant.grant_id)
     if not grant_ids:
         raise ReviewError(f"grant_request {request.message_id} asks for no Grants")

@@ -62,7 +62,6 @@ from gridshare.grants.grants import (
     apply_time,
     create_grant,
     gives_access,
-    set_status,
 )
 from gridshare.grants.purposes import usable_for
 from gridshare.grants.scopes import GRANT_ADMIN_TYPE, Catalogue, load_catalogue
@@ -280,40 +279,18 @@ def _client_grant(
             scope=requested.scope,
             authorization_details=requested.authorization_details,
         )
-    return _aggregated_grant(req, catalogue, requested, numbers)
-
-
-def _aggregated_grant(
-    req: TokenRequest, catalogue: Catalogue, requested: Requested, numbers: list[str]
-) -> Grant:
-    """A Usage Query Grant over Aggregations (CDS-WG3-01 §4.11): `pending`, then `active` when
-    every Aggregation is anonymous enough, else `needs_sub_grants` with a child Grant per
-    Customer whose Aggregation Inclusion it needs."""
-    needed = aggregates.below_threshold(req.session, req.settings, numbers)
-    consenting = None
-    if needed:
-        consenting = aggregates.consent_client(req.session, catalogue, req.client)
-        if consenting is None:
-            raise OAuthError(
-                "invalid_scope",
-                f"the Aggregations {' '.join(sorted(numbers))} include some with fewer than "
-                f"{req.settings.aggregation_minimum_customers} customers, whose usage needs "
-                "each customer's Aggregation Inclusion consent: register a Client Object with "
-                "the Aggregation Inclusion scope (cds_aggregation_consent) in this registration "
-                "first",
-            )
-    grant = create_grant(
-        req.session,
-        client_id=req.client.client_id,
-        scope=requested.scope,
-        authorization_details=requested.authorization_details,
-        status="pending",
-    )
-    if consenting is None:
-        set_status(req.session, grant, "active")
-    else:
-        aggregates.ask_consents(req.session, catalogue, grant, consenting, needed)
-    return grant
+    try:
+        return aggregates.usage_query_grant(
+            req.session,
+            req.settings,
+            catalogue,
+            req.client,
+            requested.scope,
+            requested.authorization_details,
+            numbers,
+        )
+    except aggregates.NoInclusionClient as error:
+        raise OAuthError("invalid_scope", str(error)) from error
 
 
 def _same_request(
