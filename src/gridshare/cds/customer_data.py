@@ -71,7 +71,7 @@ def reach_of(access: Access, kind: str, api: str) -> Reach:
     token's scopes does."""
     reach = access.reach(kind)
     if reach is None:
-        needed = " ".join(access.scopes_giving.get(kind, ()))
+        needed = " ".join(access.scopes_giving(kind))
         raise insufficient_scope(
             needed,
             f"this token's scopes give no access to {api}; ask for one of: {needed} "

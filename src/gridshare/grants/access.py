@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -175,23 +175,18 @@ class Access:
     usage: UsageReach | None
     jwks: tuple[Mapping[str, Any], ...] = ()
     """Distinct `jwk` values (§7.4.6) of the entries: responses are encrypted to them."""
-    scopes_giving: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Per kind, the catalogue's scopes that give it by default (for a 403's advice)."""
+    catalogue: Catalogue | None = None
+    """The scope catalogue the Access was built with (for a 403's advice, `scopes_giving`)."""
 
     def reach(self, kind: str) -> Reach | None:
         return self.reaches.get(kind)
 
-
-def scopes_giving(catalogue: Catalogue) -> dict[str, tuple[str, ...]]:
-    """Per kind of object, the ids of the scopes whose type includes it by default (§6.1, §6.2)."""
-    return {
-        kind: tuple(
-            scope_id
-            for scope_id, described in catalogue.scopes.items()
-            if flag in DEFAULTS.get(described.type, ())
-        )
-        for kind, flag in INCLUDE.items()
-    }
+    def scopes_giving(self, kind: str) -> tuple[str, ...]:
+        """The catalogue's scopes whose type includes `kind` by default (§6.1, §6.2): computed
+        only when a request is refused for lack of them."""
+        flag = INCLUDE[kind]
+        scopes = self.catalogue.scopes.items() if self.catalogue is not None else ()
+        return tuple(i for i, described in scopes if flag in DEFAULTS.get(described.type, ()))
 
 
 def access_for(
@@ -217,7 +212,7 @@ def access_for(
             used.append(entry)
     return replace(
         builder.access(token.client_id, tuple(g.grant_id for g in grants), encryption_keys(used)),
-        scopes_giving=scopes_giving(catalogue),
+        catalogue=catalogue,
     )
 
 
