@@ -1,6 +1,6 @@
 """The operator's command line (Typer): demo, serve, worker, db upgrade, import usage, and the
 client registrations: clients list/approve, messages send, files add, requests list/approve/reject
-(CDS-WG1-02)."""
+(CDS-WG1-02), greenbutton register (NAESB REQ.21 ESPI third parties)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ requests_app = typer.Typer(
     help="Client requests awaiting review (CDS-WG1-02 §6.9)." + _LINKS, no_args_is_help=True
 )
 app.add_typer(files_app, name="files")
+greenbutton_app = typer.Typer(
+    help="Green Button Connect My Data third parties." + _LINKS, no_args_is_help=True
+)
+app.add_typer(greenbutton_app, name="greenbutton")
 app.add_typer(requests_app, name="requests")
 console = Console(stderr=True)
 output = Console()
@@ -340,6 +344,67 @@ def clients_approve(
         _fail(str(error))
     console.print(f"{client_id} approved; its production Client Object is:")
     output.print(new_id, highlight=False)
+
+
+@greenbutton_app.command("register")
+def greenbutton_register(
+    name: Annotated[
+        str, typer.Option("--name", help="The third party's name, as customers see it.")
+    ],
+    redirect_uri: Annotated[
+        list[str], typer.Option("--redirect-uri", help="Where authorizations return (repeatable).")
+    ],
+    notify_uri: Annotated[
+        str, typer.Option("--notify-uri", help="Where BatchList notifications are POSTed.")
+    ],
+    scope: Annotated[
+        list[str],
+        typer.Option(
+            "--scope",
+            help="A scope string such as 'FB=1_3_4_5_13_14_15_39;IntervalDuration=900;"
+            "BlockDuration=daily;HistoryLength=34128000' (repeatable; the first is the default).",
+        ),
+    ],
+    software_id: Annotated[str, typer.Option("--software-id")] = "unspecified",
+    software_version: Annotated[str, typer.Option("--software-version")] = "unspecified",
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="For trying it with the sandbox test customers.")
+    ] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Register a Green Button third party: prints its client_id, client_secret and
+    registration_access_token as JSON (shown once; the server keeps only hashes)."""
+    from gridshare import urls
+    from gridshare.grants import espi_clients
+    from gridshare.grants.scopes import load_catalogue
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        with _transaction(settings) as session:
+            made = espi_clients.register(
+                session,
+                settings,
+                load_catalogue(settings),
+                name=name,
+                redirect_uris=redirect_uri,
+                notify_uri=notify_uri,
+                scopes=scope,
+                software_id=software_id,
+                software_version=software_version,
+                sandbox=sandbox,
+            )
+            client_id = made.client.client_id
+    except espi_clients.ThirdPartyError as error:
+        _fail(str(error))
+    answer = {
+        "client_id": client_id,
+        "client_secret": made.client_secret,
+        "registration_access_token": made.registration_access_token,
+        "application_information": settings.url(f"{urls.ESPI}/ApplicationInformation/{client_id}"),
+        "authorization_endpoint": settings.url(urls.AUTHORIZE),
+        "token_endpoint": settings.url(urls.TOKEN),
+    }
+    output.print_json(json.dumps(answer))
 
 
 MESSAGE_TYPES: Final = ("notification", "private_message")

@@ -79,7 +79,12 @@ class Settings(BaseSettings):
     )
     access_token_seconds: int = Field(default=3600, ge=60)
     refresh_token_days: int = Field(default=90, ge=1)
-    authorization_code_seconds: int = Field(default=300, ge=10, le=600)
+    authorization_code_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=359,
+        description="Authorization code lifetime (Green Button certification: under 6 minutes)",
+    )
     par_seconds: int = Field(default=90, ge=10, le=600)
     session_minutes: int = Field(default=30, ge=10)
     rate_limit_per_client: int = Field(

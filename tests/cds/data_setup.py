@@ -73,34 +73,7 @@ class DataWorld:
         }
         if details is not None:
             params["authorization_details"] = json.dumps(details)
-        self.http.cookies.clear()
-        sent = self.http.get(f"{urls.AUTHORIZE}?{urlencode(params)}", follow_redirects=False)
-        assert sent.status_code == 303, sent.text
-        consent = sent.headers["location"]
-        form = self.http.get(urls.LOGIN, params={"next": consent})
-        logged = self.http.post(
-            urls.LOGIN,
-            data={
-                "username": username,
-                "password": PASSWORDS[username],
-                "csrf_token": hidden(form.text, "csrf_token"),
-                "next": consent,
-            },
-            follow_redirects=False,
-        )
-        assert logged.status_code == 303, logged.text
-        page = self.http.get(consent)
-        assert page.status_code == 200, page.text
-        fields = [("decision", "approve"), ("csrf_token", hidden(page.text, "csrf_token"))]
-        fields += choose(ticks(page.text))
-        done = self.http.post(
-            consent,
-            content=urlencode(fields),
-            headers={"content-type": "application/x-www-form-urlencoded"},
-            follow_redirects=False,
-        )
-        assert done.status_code in (302, 303), done.text
-        code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
+        code = approved_code(self.http, params, username, choose)
         return self.token(
             {
                 "grant_type": "authorization_code",
@@ -155,6 +128,44 @@ class DataWorld:
     ) -> list[Any]:
         """Every object of a listing, following `next` links."""
         return [item for page in self.pages(path, token, **params) for item in page[name]]
+
+
+def approved_code(
+    http: TestClient,
+    params: dict[str, str],
+    username: str,
+    choose: Callable[[list[tuple[str, str]]], list[tuple[str, str]]] = lambda all_: all_,
+) -> str:
+    """The authorization code after `username` logs in and approves the authorization request
+    `params`, ticking `choose(all ticks)` on the form."""
+    http.cookies.clear()
+    sent = http.get(f"{urls.AUTHORIZE}?{urlencode(params)}", follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    consent = sent.headers["location"]
+    form = http.get(urls.LOGIN, params={"next": consent})
+    logged = http.post(
+        urls.LOGIN,
+        data={
+            "username": username,
+            "password": PASSWORDS[username],
+            "csrf_token": hidden(form.text, "csrf_token"),
+            "next": consent,
+        },
+        follow_redirects=False,
+    )
+    assert logged.status_code == 303, logged.text
+    page = http.get(consent)
+    assert page.status_code == 200, page.text
+    fields = [("decision", "approve"), ("csrf_token", hidden(page.text, "csrf_token"))]
+    fields += choose(ticks(page.text))
+    done = http.post(
+        consent,
+        content=urlencode(fields),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert done.status_code in (302, 303), done.text
+    return parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
 
 
 def data_world(demo: SmallDemo, scopes: list[str]) -> DataWorld:

@@ -95,6 +95,9 @@ class AuthorizationRequest:
     code_challenge: str
     grant_id: str | None
     force_login: bool
+    espi_scope: str | None = None
+    """The Green Button scope string of an ESPI request (`grants.espi_scope`); `scope` and
+    `authorization_details` are then its Customer Consent equivalent."""
 
     def details(self) -> list[dict[str, Any]]:
         return parse_authorization_details(self.authorization_details)
@@ -247,6 +250,7 @@ def approve(
             authorization_details=kept.authorization_details,
             customer_id=customer.id,
             status="active",
+            espi_scope=request.espi_scope,
         )
     grant.selections = [c.record() for c in chosen]
     issue_receipt(

@@ -1,7 +1,8 @@
 """Authorization codes (RFC 6749 §4.1.2, §10.5; RFC 7636 §4.4).
 
 A code carries 256 random bits, is stored only as its SHA-256 hash, lives
-`settings.authorization_code_seconds` (at most 10 minutes, RFC 6749 §4.1.2) and is redeemed once.
+`settings.authorization_code_seconds` (under 6 minutes: RFC 6749 §4.1.2 allows 10, Green Button
+certification fewer than 6) and is redeemed once.
 Redemption is one conditional UPDATE, so two concurrent token requests cannot both win. A second
 redemption raises `CodeReused` carrying the record, so the token endpoint can revoke every token
 already issued from that code (RFC 6749 §4.1.2: "SHOULD revoke ... all tokens previously issued

@@ -95,6 +95,7 @@ def create_grant(
     receipt_confirmations: Sequence[str] = (),
     parent_id: str | None = None,
     replacing: Sequence[str] = (),
+    espi_scope: str | None = None,
 ) -> Grant:
     """Add a Grant (flushed, so its id and timestamps are set).
 
@@ -123,6 +124,7 @@ def create_grant(
         receipt_confirmations=list(receipt_confirmations),
         enabled_scope="",
         enabled_authorization_details=[],
+        espi_scope=espi_scope,
     )
     _set_enabled(grant, status, enabled_scope, enabled_authorization_details, keep=False)
     session.add(grant)

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from gridshare import urls
 from gridshare.config import Settings
+from gridshare.grants import espi_scope
 from gridshare.grants.authorization import (
     AuthorizationRefused,
     AuthorizationRequest,
@@ -55,6 +56,7 @@ from gridshare.grants.authorization_details import (
     parse_authorization_details,
     resolve_request,
 )
+from gridshare.grants.espi_clients import ThirdParty, third_party, usage_scope_id
 from gridshare.grants.purposes import usable_for
 from gridshare.grants.pushed_requests import Parameters, RequestUriError, take
 from gridshare.grants.scopes import Catalogue, load_catalogue
@@ -177,10 +179,18 @@ def validate(
     single = {name: (parameters.get(name) or [""])[0] or None for name in SINGLE}
     if single["request_uri"] is not None:
         raise refuse("invalid_request", "a pushed request cannot contain request_uri")
+    party = third_party(client)
+    espi_text: str | None = None
     try:
-        code_challenge = _code_challenge(single["code_challenge"], single["code_challenge_method"])
         grant_ids = [value for value in parameters.get("cds_grant_id", []) if value]
         scope, details = single["scope"], single["authorization_details"]
+        if party is not None:
+            code_challenge = _espi_code_challenge(single)
+            espi_text, scope, details = _espi_request(catalogue, party, scope, details, grant_ids)
+        else:
+            code_challenge = _code_challenge(
+                single["code_challenge"], single["code_challenge_method"]
+            )
         from_grant = len(grant_ids) == 1 and scope is None and details is None
         if not from_grant:
             scope, details = _with_defaults(client, scope, details)
@@ -207,6 +217,7 @@ def validate(
         code_challenge=code_challenge,
         grant_id=grant.grant_id if grant is not None else None,
         force_login="login" in prompts,
+        espi_scope=espi_text,
     )
 
 
@@ -234,6 +245,41 @@ def _code_challenge(challenge: str | None, method: str | None) -> str:
             "invalid_request", "code_challenge is not an S256 challenge (43 characters)"
         )
     return challenge
+
+
+def _espi_code_challenge(single: dict[str, str | None]) -> str:
+    """Green Button third parties need not use PKCE (NAESB REQ.21 ESPI predates it); one that
+    sends a challenge is held to it. An empty challenge marks a code without PKCE."""
+    if single["code_challenge"] is None and single["code_challenge_method"] is None:
+        return ""
+    return _code_challenge(single["code_challenge"], single["code_challenge_method"])
+
+
+def _espi_request(
+    catalogue: Catalogue,
+    party: ThirdParty,
+    scope: str | None,
+    details: str | None,
+    grant_ids: list[str],
+) -> tuple[str, str, str]:
+    """A Green Button request: one of the third party's registered scope strings (the first when
+    `scope` is omitted, RFC 6749 §3.3), as its Customer Consent equivalent (`grants.espi_scope`).
+    Returns the scope string, the consent scope and its authorization_details."""
+    if details is not None or grant_ids:
+        raise AuthorizationRefused(
+            "invalid_request",
+            "authorization_details and cds_grant_id are CDS parameters; a Green Button third "
+            "party asks with its registered scope only",
+        )
+    chosen = scope if scope is not None else party.scopes[0]
+    if chosen not in party.scopes:
+        raise AuthorizationRefused(
+            "invalid_scope",
+            f"scope must be one of the registered scope strings: {' | '.join(party.scopes)}",
+        )
+    usage = usage_scope_id(catalogue)
+    entry = espi_scope.consent_request(espi_scope.parse(chosen), usage)
+    return chosen, usage, details_text([entry])
 
 
 def _requested(

@@ -25,8 +25,12 @@ it, so expiring that credential ends it (CDS-WG1-02 §7.6).
   token reaches that Grant's enabled access (its scope and `grant_ids` are the Grant's); the answer
   echoes the Grant Admin scope and entry, as the spec's examples do.
 - `authorization_code` (§4.1.3, RFC 7636): the code is single use; a second use is refused and
-  revokes every token issued from it (§4.1.2, §10.5). PKCE S256 is required, `redirect_uri` must
-  repeat the authorization request's.
+  revokes every token issued from it (§4.1.2, §10.5). PKCE S256 is required (except of a Green
+  Button third party that sent no challenge), `redirect_uri` must repeat the authorization
+  request's.
+- Green Button third parties (`oauth.espi_token`): `client_credentials` gives a
+  client_access_token; answers add `resourceURI` and `authorizationURI`; a refresh ends the access
+  tokens issued before it.
 - `refresh_token` (§6): refresh tokens rotate; a rotated one presented again revokes its whole
   family (every token descending from the same code). The new tokens carry the Grant's access as
   it is now (narrowed by `scope` if given, never beyond what the Grant authorized).
@@ -57,6 +61,7 @@ from gridshare.grants.authorization_details import (
 )
 from gridshare.grants.clients import PRODUCTION
 from gridshare.grants.codes import CodeError, CodeReused, redeem_code
+from gridshare.grants.espi_clients import third_party
 from gridshare.grants.grants import (
     access_ends,
     apply_time,
@@ -67,7 +72,7 @@ from gridshare.grants.purposes import usable_for
 from gridshare.grants.scopes import GRANT_ADMIN_TYPE, Catalogue, load_catalogue
 from gridshare.grants.secrets import digest, new_id, same
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.oauth import pkce
+from gridshare.oauth import espi_token, pkce
 from gridshare.oauth.client_auth import authenticate
 from gridshare.oauth.form import Form, NoStoreRoute
 from gridshare.oauth.rate_limit import per_address, per_client
@@ -137,6 +142,11 @@ def token_endpoint(
 
 
 def client_credentials(req: TokenRequest) -> dict[str, Any]:
+    party = third_party(req.client)
+    if party is not None:
+        return espi_token.client_access(
+            req.session, req.settings, req.client, party, req.credential, req.form, req.now
+        )
     catalogue = load_catalogue(req.settings)
     details = _parsed_details(req.form.get("authorization_details"))
     scope = req.form.get("scope")
@@ -348,7 +358,7 @@ def authorization_code(req: TokenRequest) -> dict[str, Any]:
     refresh = None
     if "refresh_token" in req.client.grant_types:
         refresh, _ = _issue(req, "refresh", grant, granted, family, code.code_hash)
-    return _answer(access, expires_in, granted, [grant.grant_id], refresh)
+    return _espi_fields(req, grant, _answer(access, expires_in, granted, [grant.grant_id], refresh))
 
 
 def _redeemed_grant(req: TokenRequest, code: AuthorizationCode) -> Grant:
@@ -360,7 +370,10 @@ def _redeemed_grant(req: TokenRequest, code: AuthorizationCode) -> Grant:
         redirect_uri is None or not same(redirect_uri, code.redirect_uri)
     ):
         raise _invalid_grant("redirect_uri must be the one of the authorization request")
-    if not pkce.verify(req.form.get("code_verifier"), code.code_challenge):
+    espi_without_pkce = code.code_challenge == "" and third_party(req.client) is not None
+    if not espi_without_pkce and not pkce.verify(
+        req.form.get("code_verifier"), code.code_challenge
+    ):
         raise _invalid_grant("code_verifier is missing or does not match the code_challenge (S256)")
     grant = req.session.get(Grant, code.grant_id)
     if grant is None or not gives_access(req.session, grant, req.now):
@@ -386,7 +399,10 @@ def refresh_token(req: TokenRequest) -> dict[str, Any]:
     if len(grants) != 1 or not tokens.is_active(req.session, old, req.now):
         raise _invalid_grant("the refresh token has expired, or its access has ended")
     grant = grants[0]
-    granted = _narrowed(req, grant)
+    if grant.espi_scope is not None and req.form.get("scope", grant.espi_scope) == grant.espi_scope:
+        granted = _enabled(grant)  # a Green Button refresh repeats its scope string or none
+    else:
+        granted = _narrowed(req, grant)
     rotated = req.session.execute(
         update(Token)
         .where(Token.token_hash == old.token_hash, Token.revoked_at.is_(None))
@@ -395,9 +411,14 @@ def refresh_token(req: TokenRequest) -> dict[str, Any]:
     )
     if rotated.rowcount != 1:  # type: ignore[attr-defined]
         _reused(req, old)  # a concurrent request rotated it first
+    if grant.espi_scope is not None:
+        # Green Button: a refresh ends the access tokens issued before it (DIGEST §15).
+        tokens.revoke_where(
+            req.session, (Token.family == old.family) & (Token.kind == "access"), req.now
+        )
     access, expires_in = _issue(req, "access", grant, granted, old.family, old.code_hash)
     refresh, _ = _issue(req, "refresh", grant, granted, old.family, old.code_hash)
-    return _answer(access, expires_in, granted, [grant.grant_id], refresh)
+    return _espi_fields(req, grant, _answer(access, expires_in, granted, [grant.grant_id], refresh))
 
 
 def _reused(req: TokenRequest, old: Token) -> NoReturn:
@@ -522,6 +543,13 @@ def _answer(
         body["authorization_details"] = shown.authorization_details
     body["cds_grant_ids"] = grant_ids
     return body
+
+
+def _espi_fields(req: TokenRequest, grant: Grant, body: dict[str, Any]) -> dict[str, Any]:
+    """A Green Button authorization's answer adds its scope string and URIs (`espi_token`)."""
+    if grant.espi_scope is None:
+        return body
+    return {**body, **espi_token.subscription_fields(req.settings, grant)}
 
 
 def _enabled(grant: Grant) -> Requested:

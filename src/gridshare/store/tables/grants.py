@@ -44,6 +44,9 @@ class Grant(Base):
         server_default="[]",
         comment="per Selection Component: scopes, type, ids, include_future",
     )
+    espi_scope: Mapped[str | None] = mapped_column(
+        String(2000), comment="the Green Button scope string authorized; null for CDS Grants"
+    )
 
 
 class AuthorizationCode(Base):

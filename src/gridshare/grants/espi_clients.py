@@ -1,0 +1,170 @@
+"""Green Button third parties as Client Objects (NAESB REQ.21 ESPI ApplicationInformation, FB 3/36).
+
+A third party registered for Green Button Connect My Data is an ordinary Client Object of its own
+Registration, so its authorizations are Grants beside the CDS ones (one consent store): its
+`scope` is the Customer Consent usage scope its Green Button scopes become
+(`grants.espi_scope.consent_request`), it uses `authorization_code`, `client_credentials` and
+`refresh_token` with `client_secret_basic`, and `extra["espi"]` keeps what only ESPI has: the
+registered scope strings, the notification URI and the software id/version.
+
+Token classes (DIGEST §5): a Customer's `access_token` is an ordinary access token bound to the
+Grant; the `client_access_token` (`client_credentials`) has kind `client` and no Grant; the
+`registration_access_token` has kind `register` and reaches only the ApplicationInformation.
+Neither of the last two is accepted by the CDS APIs (they look up `access` tokens only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from gridshare.config import Settings
+from gridshare.grants import tokens
+from gridshare.grants.clients import PRODUCTION, SANDBOX, new_credential
+from gridshare.grants.espi_scope import EspiScope, ScopeError, parse
+from gridshare.grants.scopes import Catalogue
+from gridshare.grants.secrets import new_id
+from gridshare.store.db import utcnow
+from gridshare.store.tables.clients import Client, Registration
+
+KEY: Final = "espi"
+CLIENT_ACCESS: Final = "client"
+"""Token kind of a client_access_token."""
+REGISTRATION_ACCESS: Final = "register"
+"""Token kind of a registration_access_token."""
+GRANT_TYPES: Final = ["authorization_code", "client_credentials", "refresh_token"]
+
+
+class ThirdPartyError(ValueError):
+    """A registration that cannot be made as asked (the message says what to change)."""
+
+
+@dataclass(frozen=True)
+class ThirdParty:
+    """What a Green Button third party registered (`Client.extra["espi"]`)."""
+
+    scopes: tuple[str, ...]
+    notify_uri: str
+    software_id: str
+    software_version: str
+
+    def parsed(self) -> list[EspiScope]:
+        return [parse(s) for s in self.scopes]
+
+    def bulk_id(self, client_id: str) -> str:
+        """The id of its Batch/Bulk feed: the `BR=` of its scope, else its client id."""
+        for scope in self.parsed():
+            if scope.bulk_id is not None:
+                return scope.bulk_id
+        return client_id
+
+
+@dataclass(frozen=True)
+class Registered:
+    client: Client
+    client_secret: str
+    registration_access_token: str
+
+
+def third_party(client: Client) -> ThirdParty | None:
+    """The Green Button registration of `client`, None for a CDS-only Client Object."""
+    data = client.extra.get(KEY) if client.extra else None
+    if not isinstance(data, dict):
+        return None
+    return ThirdParty(
+        scopes=tuple(data["scopes"]),
+        notify_uri=data["notify_uri"],
+        software_id=data["software_id"],
+        software_version=data["software_version"],
+    )
+
+
+def usage_scope_id(catalogue: Catalogue) -> str:
+    """The catalogue's Customer Consent usage scope that ESPI authorizations become."""
+    for scope_id, described in catalogue.scopes.items():
+        if described.type == "cds_usage" and "code" in described.response_types_supported:
+            return scope_id
+    raise ThirdPartyError("the scope catalogue has no cds_usage scope a Customer can authorize")
+
+
+def register(
+    session: Session,
+    settings: Settings,
+    catalogue: Catalogue,
+    *,
+    name: str,
+    redirect_uris: Sequence[str],
+    notify_uri: str,
+    scopes: Sequence[str],
+    software_id: str,
+    software_version: str,
+    sandbox: bool = False,
+) -> Registered:
+    """Register a third party; the caller commits. Staff register it, so it is `production`;
+    a `sandbox` one is authorized by the sandbox test customers only (docs/demo.md)."""
+    if not name.strip():
+        raise ThirdPartyError("the third party needs a name")
+    if not redirect_uris:
+        raise ThirdPartyError("give at least one redirect URI")
+    for uri in (*redirect_uris, notify_uri):
+        _check_https(uri, settings)
+    if not scopes:
+        raise ThirdPartyError("give at least one scope string, e.g. FB=1_3_4_5_13_14_15_39")
+    for text in scopes:
+        try:
+            parse(text)
+        except ScopeError as error:
+            raise ThirdPartyError(f"scope {text!r}: {error}") from error
+    registration = Registration(id=new_id("r"), created=utcnow(), fields={})
+    session.add(registration)
+    session.flush()
+    now = utcnow()
+    client = Client(
+        client_id=new_id(),
+        registration_id=registration.id,
+        issued_at=now,
+        created=now,
+        modified=now,
+        scope=usage_scope_id(catalogue),
+        redirect_uris=list(redirect_uris),
+        token_endpoint_auth_method="client_secret_basic",
+        grant_types=list(GRANT_TYPES),
+        response_types=["code"],
+        client_name=name.strip(),
+        contacts=[],
+        authorization_details_types=[],
+        status=SANDBOX if sandbox else PRODUCTION,
+        status_options=[SANDBOX if sandbox else PRODUCTION],
+        purposes={},
+        extra={
+            KEY: {
+                "scopes": list(scopes),
+                "notify_uri": notify_uri,
+                "software_id": software_id,
+                "software_version": software_version,
+            }
+        },
+    )
+    session.add(client)
+    session.flush()
+    _, secret = new_credential(session, settings, client)
+    token = tokens.issue(
+        session,
+        kind=REGISTRATION_ACCESS,
+        client_id=client.client_id,
+        scope="",
+        lifetime=None,
+    )
+    return Registered(client, secret, token.value)
+
+
+def _check_https(uri: str, settings: Settings) -> None:
+    """Green Button URIs are https (DIGEST §8), except on a demo served over http://localhost."""
+    parts = urlsplit(uri)
+    local = parts.hostname in {"localhost", "127.0.0.1"} and settings.base_url.startswith("http:")
+    if (parts.scheme != "https" and not (parts.scheme == "http" and local)) or not parts.netloc:
+        raise ThirdPartyError(f"{uri!r} must be an absolute https:// URI")
