@@ -87,7 +87,7 @@ class Receiver:
                         idempotency_key=self.headers.get("Idempotency-Key"),
                         content_type=self.headers.get("Content-Type"),
                         headers=dict(self.headers.items()),
-                        body=json.loads(raw) if raw else None,
+                        body=_decoded(raw, self.headers.get("Content-Type")),
                     )
                 )
                 if stall:
@@ -105,3 +105,12 @@ class Receiver:
                 pass
 
         return Handler
+
+
+def _decoded(raw: bytes, content_type: str | None) -> Any:
+    """JSON bodies as values, any other body as text."""
+    if not raw:
+        return None
+    if content_type == "application/json":
+        return json.loads(raw)
+    return raw.decode()

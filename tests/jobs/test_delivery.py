@@ -36,6 +36,14 @@ def test_posts_the_body_as_json_with_the_idempotency_key(receiver: Receiver) -> 
     assert request.headers["Authorization"] == "Signature abc"
 
 
+def test_posts_text_as_it_is_with_its_content_type(receiver: Receiver) -> None:
+    text = "<BatchList/>"
+    headers = {"Content-Type": "application/xml"}
+    http_post(_message({"url": receiver.url, "text": text, "headers": headers}))
+    [request] = receiver.received
+    assert request.body == text and request.content_type == "application/xml"
+
+
 def test_http_post_is_a_default_handler() -> None:
     assert DEFAULT_HANDLERS["http_post"] is http_post
 
@@ -87,6 +95,7 @@ def test_a_timeout_is_retried() -> None:
         ({"body": {}}, "needs a 'url'"),
         ({"url": "ftp://example.test/", "body": {}}, "needs a 'url'"),
         ({"url": "http://example.test/"}, "needs a 'body'"),
+        ({"url": "http://example.test/", "text": 3}, "or a 'text'"),
         ({"url": "http://example.test/", "body": {}, "headers": {"X": 1}}, "'headers' must"),
         ({"url": "http://example.test/", "body": {}, "headers": ["X"]}, "'headers' must"),
     ],

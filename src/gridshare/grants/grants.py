@@ -30,7 +30,7 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from gridshare.config import Settings
-from gridshare.grants import tokens
+from gridshare.grants import espi_notices, tokens
 from gridshare.grants.secrets import new_id
 from gridshare.store.db import utcnow
 from gridshare.store.tables.grants import Grant, Token
@@ -161,13 +161,15 @@ def set_status(
     return 0
 
 
-def revoke_grant(session: Session, grant: Grant) -> bool:
-    """The Customer withdraws their consent (from a receipt or the connected-apps page): the Grant
-    becomes `revoked` and its tokens stop at once. False, changing nothing, if its access has
-    already ended for good."""
+def revoke_grant(session: Session, settings: Settings, grant: Grant) -> bool:
+    """The Customer withdraws their consent (from a receipt or the connected-apps page), or a Green
+    Button third party deletes its Authorization: the Grant becomes `revoked`, its tokens stop at
+    once, and a Green Button third party is notified (`espi_notices`). False, changing nothing, if
+    its access has already ended for good."""
     if grant.status in ENDED:
         return False
     set_status(session, grant, "revoked")
+    espi_notices.authorization_ended(session, settings, grant)
     return True
 
 

@@ -45,7 +45,8 @@ class PermanentFailure(DeliveryFailed):
 
 
 class HttpPost:
-    """POST `payload["body"]` as JSON to `payload["url"]` with `payload["headers"]` (optional).
+    """POST `payload["body"]` as JSON, or `payload["text"]` as it is (its Content-Type in the
+    headers), to `payload["url"]` with `payload["headers"]` (optional).
 
     The request carries `Idempotency-Key: <the item's key>`. A 2xx answer is success; 408, 429,
     5xx, timeouts and network errors are retried; any other answer is a permanent failure.
@@ -92,8 +93,11 @@ def _request(message: Message) -> tuple[str, bytes, httpx.Headers]:
         raise PermanentFailure(
             f"http_post payload needs a 'url' starting with http:// or https://, got {url!r}"
         )
-    if "body" not in payload:
-        raise PermanentFailure("http_post payload needs a 'body' (any JSON value) to POST")
+    text = payload.get("text")
+    if "body" not in payload and not isinstance(text, str):
+        raise PermanentFailure(
+            "http_post payload needs a 'body' (any JSON value) or a 'text' (a string) to POST"
+        )
     extra = payload.get("headers", {})
     if not isinstance(extra, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
@@ -102,6 +106,8 @@ def _request(message: Message) -> tuple[str, bytes, httpx.Headers]:
     headers = httpx.Headers({"Content-Type": "application/json"})
     headers.update(extra)
     headers["Idempotency-Key"] = message.idempotency_key
+    if isinstance(text, str):
+        return url, text.encode(), headers
     return url, jsontext.to_bytes(payload["body"]), headers
 
 

@@ -100,6 +100,6 @@ def revoke_app(
     if grant is None or grant.customer_id != login.customer_id:
         session.commit()
         return notice(request, settings, 404, "Not found", "You have no such connected app.")
-    revoke_grant(session, grant)
+    revoke_grant(session, settings, grant)
     session.commit()
     return RedirectResponse(urls.CONNECTED_APPS, 303, headers=PAGE_HEADERS)

@@ -98,7 +98,7 @@ def revoke_from_receipt(
             "This form had expired. Go back, reload the receipt and try again.",
         )
     grant = session.get_one(Grant, receipt.grant_id, with_for_update=True)
-    revoke_grant(session, grant)
+    revoke_grant(session, settings, grant)
     session.commit()
     return RedirectResponse(receipt_path(key), 303, headers=PAGE_HEADERS)
 
