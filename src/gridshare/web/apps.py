@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from gridshare import urls
+from gridshare.api.login_session import current_login, login_url
 from gridshare.grants.authorization import described_scopes
 from gridshare.grants.grants import ENDED, access_ends, apply_time, revoke_grant
 from gridshare.grants.receipts import latest_receipt, receipt_url
@@ -29,7 +30,6 @@ from gridshare.store.tables.clients import Client
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.grants import Grant
 from gridshare.web.browser import PAGE_HEADERS, FormDep, notice, page
-from gridshare.web.login import current_login, login_url
 from gridshare.web.wording import local_time, status_in_words
 
 router = APIRouter(include_in_schema=False)

@@ -33,6 +33,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from gridshare import urls
+from gridshare.api.login_session import current_login, login_url
 from gridshare.config import Settings
 from gridshare.grants import purposes
 from gridshare.grants.authorization import (
@@ -61,7 +62,6 @@ from gridshare.store.tables.clients import Client
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.grants import LoginSession
 from gridshare.web.browser import PAGE_HEADERS, FormDep, csrf_ok, notice, page
-from gridshare.web.login import current_login, login_url
 from gridshare.web.modification_form import Editing, editing, read_changes
 from gridshare.web.selection_form import RequestPart, parts, selection_choices
 

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 from typing import Annotated, Final
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -33,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridshare import urls
+from gridshare.api.login_session import SESSION_COOKIE, current_login
 from gridshare.config import Settings
 from gridshare.grants.secrets import digest, new_secret, same
 from gridshare.http import SessionDep, SettingsDep
@@ -56,7 +56,6 @@ from gridshare.web.browser import (
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE: Final = "gridshare_session"
 USER_FREE: Final = 5
 ADDRESS_FREE: Final = 20
 BASE_SECONDS: Final = 30.0
@@ -116,28 +115,6 @@ def backoffs(request: Request) -> tuple[Backoff, Backoff]:
             found = (Backoff(USER_FREE), Backoff(ADDRESS_FREE))
             state.login_backoff = found
         return found
-
-
-def current_login(session: Session, settings: Settings, request: Request) -> LoginSession | None:
-    """The browser's live login session, its lifetime extended (the caller commits)."""
-    value = request.cookies.get(SESSION_COOKIE)
-    if not value:
-        return None
-    login = session.get(LoginSession, digest(value))
-    if login is None:
-        return None
-    now = utcnow()
-    if login.expires_at <= now:
-        session.delete(login)
-        return None
-    login.expires_at = max(login.expires_at, now + timedelta(minutes=settings.session_minutes))
-    return login
-
-
-def login_url(next_path: str, cancel: str | None = None) -> str:
-    """The login page, returning to `next_path` (and offering Cancel to `cancel`)."""
-    query = {"next": next_path} | ({"cancel": cancel} if cancel else {})
-    return f"{urls.LOGIN}?{urlencode(query)}"
 
 
 @router.get(urls.LOGIN, response_class=HTMLResponse)

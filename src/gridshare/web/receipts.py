@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from gridshare import urls
+from gridshare.api.login_session import current_login, login_url
 from gridshare.config import Settings
 from gridshare.grants.authorization import described_scopes
 from gridshare.grants.grants import ENDED, access_ends, apply_time, revoke_grant
@@ -49,7 +50,6 @@ from gridshare.store.tables.grants import Grant
 from gridshare.store.tables.receipts import Receipt
 from gridshare.timefmt import rfc3339
 from gridshare.web.browser import PAGE_HEADERS, FormDep, notice, page
-from gridshare.web.login import current_login, login_url
 from gridshare.web.wording import local_time, status_in_words
 
 router = APIRouter(include_in_schema=False)
