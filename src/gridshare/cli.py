@@ -1,6 +1,6 @@
 """The operator's command line (Typer): demo, serve, worker, db upgrade, import usage, and the
 client registrations: clients list/approve, messages send, files add, requests list/approve/reject
-(CDS-WG1-02), greenbutton register (NAESB REQ.21 ESPI third parties)."""
+(CDS-WG1-02), greenbutton register/notify (NAESB REQ.21 ESPI third parties)."""
 
 from __future__ import annotations
 
@@ -405,6 +405,30 @@ def greenbutton_register(
         "token_endpoint": settings.url(urls.TOKEN),
     }
     output.print_json(json.dumps(answer))
+
+
+@greenbutton_app.command("notify")
+def greenbutton_notify(
+    hours: Annotated[
+        int, typer.Option("--hours", min=1, help="Notify of data changed in the last HOURS.")
+    ] = 24,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Tell each third party which of its Subscriptions have new data (a BatchList POSTed to its
+    notification URI by the worker). Run it daily, e.g. from cron, after the day's import."""
+    from datetime import timedelta
+
+    from gridshare.grants.espi_notices import new_data
+    from gridshare.grants.scopes import load_catalogue
+    from gridshare.store.db import utcnow
+
+    settings = _settings(data_dir=data_dir)
+    until = utcnow().replace(microsecond=0)
+    with _transaction(settings) as session:
+        queued = new_data(
+            session, settings, load_catalogue(settings), until - timedelta(hours=hours), until
+        )
+    output.print(f"{queued} notification(s) queued for delivery by the worker.")
 
 
 MESSAGE_TYPES: Final = ("notification", "private_message")

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
         description="Authorization code lifetime (Green Button certification: under 6 minutes)",
     )
     par_seconds: int = Field(default=90, ge=10, le=600)
+    download_max_days: int = Field(
+        default=400, ge=1, le=3660, description="The longest range of one Download My Data file"
+    )
     session_minutes: int = Field(default=30, ge=10)
     rate_limit_per_client: int = Field(
         default=60, ge=1, description="OAuth endpoint requests per minute per client"

@@ -376,3 +376,27 @@ def test_direct_preselections_reach_the_scopes_objects_through_relations(
         assert reach is not None and reach.ids
         assert set(reach.ids) <= owned.accounts
         session.rollback()
+
+
+def test_a_customers_own_access_is_their_records_and_usage_only(
+    setup: tuple[SmallDemo, Catalogue, str, list[str]],
+) -> None:
+    """Download My Data (`own_access`): every one of the Customer's meters with usage for the
+    periods it measured them, their contracts and bill sections; nobody else's."""
+    demo, catalogue, _, customers = setup
+    tz = demo.settings.tz
+    sections_seen = 0
+    with session_factory(demo.engine)() as session:
+        for customer_id in customers:
+            owned = Owned(session, customer_id, tz)
+            access = acc.own_access(session, catalogue, customer_id, tz, "cds_usage_1")
+            assert access.usage is not None
+            assert set(access.usage.meters) <= owned.meters
+            assert set(access.usage.meters) == set(owned.periods)
+            for meter_id, windows in access.usage.meters.items():
+                assert all(owned.covers(meter_id, w) for w in windows)
+            for kind, mine in ((rc.CONTRACTS, owned.contracts), (rc.SECTIONS, owned.sections)):
+                reach = access.reach(kind)
+                assert reach is not None and set(reach.ids) <= mine
+            sections_seen += len(access.reach(rc.SECTIONS).ids)  # type: ignore[union-attr]
+    assert sections_seen > 0

@@ -216,6 +216,45 @@ def access_for(
     )
 
 
+def own_access(
+    session: Session,
+    catalogue: Catalogue,
+    customer_id: str,
+    tz: ZoneInfo,
+    usage_scope_id: str,
+    now: datetime | None = None,
+) -> Access:
+    """A logged-in Customer's own records (Green Button Download My Data): what a Grant of
+    `usage_scope_id` for every account they hold, now and in future, with its related service
+    points, meters, contracts and bill sections would reach. It is built the same way, so a
+    Customer downloads exactly what they could authorize an app to read."""
+    own = Grant(
+        grant_id=f"own:{customer_id}",
+        client_id="",
+        customer_id=customer_id,
+        scope=usage_scope_id,
+        enabled_scope=usage_scope_id,
+        selections=[
+            {
+                "scopes": [usage_scope_id],
+                "type": selections.ACCOUNTS,
+                "ids": [],
+                "include_future": True,
+            }
+        ],
+    )
+    entry = {
+        "type": usage_scope_id,
+        "include_service_points": True,
+        "include_meter_devices": True,
+        "include_service_contracts": True,
+        "include_bill_sections": True,
+    }
+    builder = _Builder(session, catalogue, tz, now or utcnow())
+    builder.add(own, usage_scope_id, catalogue.scopes[usage_scope_id].type, entry)
+    return replace(builder.access("", (), ()), catalogue=catalogue)
+
+
 def _entries(
     catalogue: Catalogue, grant: Grant, enabled: set[str]
 ) -> Iterable[tuple[str, dict[str, Any]]]:
