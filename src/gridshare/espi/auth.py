@@ -6,9 +6,9 @@
   Authorizations, its Bulk feed and ReadServiceStatus.
 - `registration_access_token`: reads and manages the third party's ApplicationInformation.
 
-A missing, unknown, expired or revoked token is 401; a valid token of the wrong class is 403
-(Green Button certification OAD009: a client_access_token on Batch/Subscription must be 403). A CDS
-token (no Green Button scope) is the wrong class everywhere here.
+A missing, unknown, expired or revoked token is 401, and so is a CDS token (it is no Green Button
+token at all); a Green Button token of the wrong class is 403 (certification OAD009: a
+client_access_token on Batch/Subscription must be 403).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from gridshare.grants import tokens
 from gridshare.grants.access import Access, access_for
 from gridshare.grants.espi_clients import (
     CLIENT_ACCESS,
+    CUSTOMER_ACCESS,
     REGISTRATION_ACCESS,
     ThirdParty,
     third_party,
@@ -42,7 +43,7 @@ ACCESS_TOKEN: Final = "access_token"
 CLIENT_ACCESS_TOKEN: Final = "client_access_token"
 REGISTRATION_ACCESS_TOKEN: Final = "registration_access_token"
 _CLASS_OF_KIND: Final = {
-    "access": ACCESS_TOKEN,
+    CUSTOMER_ACCESS: ACCESS_TOKEN,
     CLIENT_ACCESS: CLIENT_ACCESS_TOKEN,
     REGISTRATION_ACCESS: REGISTRATION_ACCESS_TOKEN,
 }
@@ -80,12 +81,12 @@ def caller(session: SessionDep, authorization: Annotated[str | None, Header()] =
     client = session.get_one(Client, token.client_id)
     party = third_party(client)
     grant = None
-    if token.kind == "access":
+    if token.kind == CUSTOMER_ACCESS:
         grant = next(
             (g for g in (session.get(Grant, i) for i in token.grant_ids) if g is not None), None
         )
-    if party is None or (token.kind == "access" and (grant is None or grant.espi_scope is None)):
-        raise wrong_class("this is not a Green Button token; use the Customer Data APIs")
+    if party is None or (token.kind == CUSTOMER_ACCESS and grant is None):
+        raise wrong_class("this is not a Green Button token")
     return Caller(_CLASS_OF_KIND[token.kind], token, value, client, party, grant)
 
 

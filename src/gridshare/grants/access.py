@@ -248,6 +248,7 @@ def own_access(
         "include_service_points": True,
         "include_meter_devices": True,
         "include_service_contracts": True,
+        "include_accounts": True,
         "include_bill_sections": True,
     }
     builder = _Builder(session, catalogue, tz, now or utcnow())

@@ -7,10 +7,11 @@ Registration, so its authorizations are Grants beside the CDS ones (one consent 
 `refresh_token` with `client_secret_basic`, and `extra["espi"]` keeps what only ESPI has: the
 registered scope strings, the notification URI and the software id/version.
 
-Token classes (DIGEST §5): a Customer's `access_token` is an ordinary access token bound to the
-Grant; the `client_access_token` (`client_credentials`) has kind `client` and no Grant; the
-`registration_access_token` has kind `register` and reaches only the ApplicationInformation.
-Neither of the last two is accepted by the CDS APIs (they look up `access` tokens only).
+Token classes (DIGEST §5), by `Token.kind`: a Customer's `access_token` has kind `espi` and is
+bound to the Grant; the `client_access_token` (`client_credentials`) has kind `client` and no
+Grant; the `registration_access_token` has kind `register` and reaches only the
+ApplicationInformation. The CDS APIs accept none of them (they look up `access` tokens only): the
+Grant is shared, the tokens are per protocol.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from gridshare.store.db import utcnow
 from gridshare.store.tables.clients import Client, Registration
 
 KEY: Final = "espi"
+CUSTOMER_ACCESS: Final = "espi"
+"""Token kind of a Customer's Green Button access_token (not accepted by the CDS APIs)."""
 CLIENT_ACCESS: Final = "client"
 """Token kind of a client_access_token."""
 REGISTRATION_ACCESS: Final = "register"

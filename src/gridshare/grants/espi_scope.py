@@ -121,7 +121,9 @@ def consent_request(scope: EspiScope, usage_scope_id: str) -> dict[str, Any]:
         "include_service_contracts": True,
     }
     if scope.has(*SUMMARY_BLOCKS):
+        # Bill Sections are related through their Account and Service Contract (§7.2.6)
         entry["include_bill_sections"] = True
+        entry["include_accounts"] = True
     if scope.has(*RETAIL_BLOCKS):
         entry["include_accounts"] = True
         entry["include_account_numbers"] = True

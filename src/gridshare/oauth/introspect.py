@@ -61,7 +61,7 @@ def describe(session: Session, token: Token | None) -> dict[str, Any]:
     if not tokens.is_active(session, token, now):
         return dict(INACTIVE)
     body: dict[str, Any] = {"active": True, "scope": token.scope, "client_id": token.client_id}
-    if token.kind == "access":
+    if token.kind != "refresh":
         body["token_type"] = "Bearer"
     if token.expires_at is not None:
         body["exp"] = _seconds(token.expires_at)

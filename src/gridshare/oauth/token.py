@@ -61,7 +61,7 @@ from gridshare.grants.authorization_details import (
 )
 from gridshare.grants.clients import PRODUCTION
 from gridshare.grants.codes import CodeError, CodeReused, redeem_code
-from gridshare.grants.espi_clients import third_party
+from gridshare.grants.espi_clients import CUSTOMER_ACCESS, third_party
 from gridshare.grants.grants import (
     access_ends,
     apply_time,
@@ -414,7 +414,7 @@ def refresh_token(req: TokenRequest) -> dict[str, Any]:
     if grant.espi_scope is not None:
         # Green Button: a refresh ends the access tokens issued before it (DIGEST §15).
         tokens.revoke_where(
-            req.session, (Token.family == old.family) & (Token.kind == "access"), req.now
+            req.session, (Token.family == old.family) & (Token.kind == CUSTOMER_ACCESS), req.now
         )
     access, expires_in = _issue(req, "access", grant, granted, old.family, old.code_hash)
     refresh, _ = _issue(req, "refresh", grant, granted, old.family, old.code_hash)
@@ -503,6 +503,8 @@ def _issue(
     """A token of `kind` bound to `grant`, expiring no later than the Grant's access."""
     if kind == "access":
         lifetime = timedelta(seconds=req.settings.access_token_seconds)
+        if grant.espi_scope is not None:
+            kind = CUSTOMER_ACCESS  # a Green Button token reads the Green Button API only
     else:
         lifetime = timedelta(days=req.settings.refresh_token_days)
     ends = access_ends(grant)
