@@ -27,7 +27,8 @@ def test_registration_makes_a_client_with_secret_and_registration_token(
         made = espi_clients.register(session, settings, load_catalogue(settings), **GOOD)  # type: ignore[arg-type]
         session.commit()
         client = made.client
-        assert client.scope == "cds_usage_1" and client.status == "production"
+        assert client.scope == "cds_usage_1 cds_service_contracts_1"
+        assert client.status == "production"
         assert client.grant_types == espi_clients.GRANT_TYPES
         party = espi_clients.third_party(client)
         assert party is not None and party.scopes == tuple(GOOD["scopes"])

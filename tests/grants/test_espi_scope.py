@@ -46,10 +46,12 @@ def test_malformed_scope_strings_name_the_bad_term(text: str, says: str) -> None
 
 
 def test_the_consent_equivalent_includes_what_the_blocks_need() -> None:
-    usage = consent_request(parse("FB=1_3_4_5"), "cds_usage_1")
+    [usage] = consent_request(parse("FB=1_3_4_5"), "cds_usage_1", "cds_service_contracts_1")
     assert usage["type"] == "cds_usage_1" and usage["include_service_points"] is True
     assert "include_bill_sections" not in usage and "include_accounts" not in usage
-    billing = consent_request(parse("FB=1_3_4_5_15"), "cds_usage_1")
-    assert billing["include_bill_sections"] is True
-    retail = consent_request(parse("FB=1_51_56"), "cds_usage_1")
-    assert retail["include_accounts"] is True and retail["include_account_numbers"] is True
+    [billing] = consent_request(parse("FB=1_3_4_5_15"), "cds_usage_1", "cds_service_contracts_1")
+    assert billing["include_bill_sections"] is True and billing["include_accounts"] is True
+    usage, details = consent_request(parse("FB=1_51_56"), "cds_usage_1", "cds_service_contracts_1")
+    assert usage["include_service_point_addresses"] is True
+    assert details["type"] == "cds_service_contracts_1"
+    assert details["include_account_details"] is True and details["include_service_programs"]

@@ -2,7 +2,7 @@
 
 A third party registered for Green Button Connect My Data is an ordinary Client Object of its own
 Registration, so its authorizations are Grants beside the CDS ones (one consent store): its
-`scope` is the Customer Consent usage scope its Green Button scopes become
+`scope` is the Customer Consent scopes its Green Button scopes become
 (`grants.espi_scope.consent_request`), it uses `authorization_code`, `client_credentials` and
 `refresh_token` with `client_secret_basic`, and `extra["espi"]` keeps what only ESPI has: the
 registered scope strings, the notification URI and the software id/version.
@@ -86,12 +86,19 @@ def third_party(client: Client) -> ThirdParty | None:
     )
 
 
-def usage_scope_id(catalogue: Catalogue) -> str:
-    """The catalogue's Customer Consent usage scope that ESPI authorizations become."""
+def consent_scope_ids(catalogue: Catalogue) -> tuple[str, str]:
+    """The catalogue's Customer Consent scopes ESPI authorizations become: its usage scope and its
+    service contracts scope (`grants.espi_scope.consent_request`)."""
+    return _customer_scope(catalogue, "cds_usage"), _customer_scope(
+        catalogue, "cds_service_contracts"
+    )
+
+
+def _customer_scope(catalogue: Catalogue, scope_type: str) -> str:
     for scope_id, described in catalogue.scopes.items():
-        if described.type == "cds_usage" and "code" in described.response_types_supported:
+        if described.type == scope_type and "code" in described.response_types_supported:
             return scope_id
-    raise ThirdPartyError("the scope catalogue has no cds_usage scope a Customer can authorize")
+    raise ThirdPartyError(f"the scope catalogue has no {scope_type} scope a Customer can authorize")
 
 
 def register(
@@ -132,7 +139,7 @@ def register(
         issued_at=now,
         created=now,
         modified=now,
-        scope=usage_scope_id(catalogue),
+        scope=" ".join(consent_scope_ids(catalogue)),
         redirect_uris=list(redirect_uris),
         token_endpoint_auth_method="client_secret_basic",
         grant_types=list(GRANT_TYPES),

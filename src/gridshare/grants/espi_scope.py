@@ -8,8 +8,9 @@ read (seconds), `SubscriptionFrequency` how often it expects data, `AccountColle
 (its Bulk id) are resource terms.
 
 An ESPI authorization is kept as an ordinary Grant (one consent store for CDS and Green Button):
-`consent_request` turns the scope into the Customer Consent scope of type `cds_usage` with the
-`include_*` fields the function blocks need, so the same authorization form, receipts, revocation
+`consent_request` turns the scope into Customer Consent scopes (`cds_usage`, and
+`cds_service_contracts` for the retail customer blocks) with the `include_*` fields the function
+blocks need, so the same authorization form, receipts, revocation
 and `Access` apply; the Grant remembers the scope string (`Grant.espi_scope`).
 """
 
@@ -28,6 +29,8 @@ USAGE_BLOCKS: Final = frozenset({4, 5, 10, 11})
 SUMMARY_BLOCKS: Final = frozenset({15, 16, 28})
 COST_BLOCKS: Final = frozenset({12, 16, 28})
 RETAIL_BLOCKS: Final = frozenset({46, 50, 51, 55, 56, 58, 60})
+DETAIL_BLOCKS: Final = frozenset({55, 56})
+"""Customer demographics and billing: the name, account numbers, agreements and programs."""
 NAMED_DURATIONS: Final = frozenset(
     {"billingPeriod", "daily", "monthly", "seasonal", "weekly", "fifteenMinute", "hourly"}
 )
@@ -111,10 +114,14 @@ def parse(text: str) -> EspiScope:
     )
 
 
-def consent_request(scope: EspiScope, usage_scope_id: str) -> dict[str, Any]:
-    """The authorization_details entry of the Customer Consent scope an ESPI scope becomes
-    (module docstring): what the customer sees and approves on the authorization form."""
-    entry: dict[str, Any] = {
+def consent_request(
+    scope: EspiScope, usage_scope_id: str, contracts_scope_id: str
+) -> list[dict[str, Any]]:
+    """The authorization_details entries of the Customer Consent scopes an ESPI scope becomes
+    (module docstring): what the customer sees and approves on the authorization form. Usage
+    (and its service points, meters and contracts) always; the Service Contracts scope, with the
+    account and program details the retail customer blocks show, when FB 55 or 56 is asked."""
+    usage: dict[str, Any] = {
         "type": usage_scope_id,
         "include_service_points": True,
         "include_meter_devices": True,
@@ -122,15 +129,28 @@ def consent_request(scope: EspiScope, usage_scope_id: str) -> dict[str, Any]:
     }
     if scope.has(*SUMMARY_BLOCKS):
         # Bill Sections are related through their Account and Service Contract (§7.2.6)
-        entry["include_bill_sections"] = True
-        entry["include_accounts"] = True
+        usage["include_bill_sections"] = True
+        usage["include_accounts"] = True
     if scope.has(*RETAIL_BLOCKS):
-        entry["include_accounts"] = True
-        entry["include_account_numbers"] = True
-        entry["include_contract_numbers"] = True
-        entry["include_meter_numbers"] = True
-        entry["include_service_point_addresses"] = True
-    return entry
+        usage["include_accounts"] = True
+        usage["include_service_point_addresses"] = True
+        usage["include_coordinates"] = True
+        usage["include_meter_numbers"] = True
+    entries = [usage]
+    if scope.has(*DETAIL_BLOCKS):
+        entries.append(
+            {
+                "type": contracts_scope_id,
+                "include_account_numbers": True,
+                "include_account_details": True,
+                "include_contract_numbers": True,
+                "include_service_contract_details": True,
+                "include_service_programs": True,
+                "include_meter_devices": True,
+                "include_meter_numbers": True,
+            }
+        )
+    return entries
 
 
 def _durations(value: str | None) -> list[int]:

@@ -56,7 +56,7 @@ from gridshare.grants.authorization_details import (
     parse_authorization_details,
     resolve_request,
 )
-from gridshare.grants.espi_clients import ThirdParty, third_party, usage_scope_id
+from gridshare.grants.espi_clients import ThirdParty, consent_scope_ids, third_party
 from gridshare.grants.purposes import usable_for
 from gridshare.grants.pushed_requests import Parameters, RequestUriError, take
 from gridshare.grants.scopes import Catalogue, load_catalogue
@@ -264,7 +264,7 @@ def _espi_request(
 ) -> tuple[str, str, str]:
     """A Green Button request: one of the third party's registered scope strings (the first when
     `scope` is omitted, RFC 6749 §3.3), as its Customer Consent equivalent (`grants.espi_scope`).
-    Returns the scope string, the consent scope and its authorization_details."""
+    Returns the scope string, the consent scopes and their authorization_details."""
     if details is not None or grant_ids:
         raise AuthorizationRefused(
             "invalid_request",
@@ -277,9 +277,8 @@ def _espi_request(
             "invalid_scope",
             f"scope must be one of the registered scope strings: {' | '.join(party.scopes)}",
         )
-    usage = usage_scope_id(catalogue)
-    entry = espi_scope.consent_request(espi_scope.parse(chosen), usage)
-    return chosen, usage, details_text([entry])
+    entries = espi_scope.consent_request(espi_scope.parse(chosen), *consent_scope_ids(catalogue))
+    return chosen, " ".join(e["type"] for e in entries), details_text(entries)
 
 
 def _requested(
