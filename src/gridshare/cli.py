@@ -1,6 +1,7 @@
-"""The operator's command line (Typer): demo, serve, worker, db upgrade, import usage, and the
-client registrations: clients list/approve, messages send, files add, requests list/approve/reject
-(CDS-WG1-02), greenbutton register/notify (NAESB REQ.21 ESPI third parties)."""
+"""The operator's command line (Typer): demo, serve, worker, db upgrade, import usage and
+import greenbutton, and the client registrations: clients list/approve, messages send, files add,
+requests list/approve/reject (CDS-WG1-02), greenbutton register/notify (NAESB REQ.21 ESPI third
+parties)."""
 
 from __future__ import annotations
 
@@ -266,6 +267,69 @@ def import_usage(
             console.print(f"[red]Nothing was imported.[/] {error}")
             raise typer.Exit(1) from error
     console.print(report.summary())
+
+
+@import_app.command("greenbutton")
+def import_greenbutton(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    service_point: Annotated[
+        str | None,
+        typer.Option(
+            "--service-point",
+            help="Put the file's one UsagePoint on this existing service point and its current "
+            "meter (default: create a service point and meter per UsagePoint).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count everything, write nothing.")
+    ] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Import a Green Button (ESPI XML) file, all or nothing (see docs/operator-guide.md)."""
+    from rich.markup import escape
+
+    from gridshare.store.db import make_engine
+    from gridshare.utility.imports.greenbutton import GreenButtonRefused
+    from gridshare.utility.imports.greenbutton import import_greenbutton as run_import
+
+    settings = _settings(data_dir=data_dir)
+    engine = make_engine(settings.sqlalchemy_url)
+    _require_schema(engine)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
+
+        def advance(done_bytes: int) -> None:
+            progress.update(task, completed=done_bytes)
+
+        try:
+            report = run_import(
+                engine,
+                settings,
+                file,
+                service_point=service_point,
+                dry_run=dry_run,
+                progress=advance,
+            )
+        except GreenButtonRefused as error:
+            progress.stop()
+            fatal = [p for p in error.problems if p.fatal]
+            console.print(
+                f"[red]Nothing was imported.[/] {file.name} was refused "
+                f"({len(fatal)} problem{'s' if len(fatal) != 1 else ''}):"
+            )
+            for problem in error.problems:
+                label = "[red]refused[/]" if problem.fatal else "[yellow]warning[/]"
+                console.print(f"  {label} {escape(str(problem))}", highlight=False)
+            raise typer.Exit(1) from error
+    for problem in report.warnings:
+        console.print(f"  [yellow]warning[/] {escape(str(problem))}", highlight=False)
+    output.print(report.summary(), highlight=False, markup=False)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridshare.store import jsontext
@@ -52,8 +52,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(bind: Engine | Connection) -> sessionmaker[Session]:
+    """Sessions on `bind`; on a Connection they join its transaction (the owner commits)."""
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.orm import Session
 
 from gridshare.store.bulk import insert_many, upsert_many
@@ -78,11 +78,13 @@ def _many(count: int, noun: str) -> str:
 
 
 def store_readings(
-    engine: Engine, channels: Sequence[ChannelReadings], rows: int, missing: int
+    bind: Engine | Connection, channels: Sequence[ChannelReadings], rows: int, missing: int
 ) -> UsageImportReport:
-    """Merge `channels` into the stored blocks in one transaction; see the module docstring."""
+    """Merge `channels` into the stored blocks in one transaction (on a Connection: within the
+    caller's transaction, which commits or rolls back the whole import); see the module
+    docstring."""
     days = sorted({readings.day for channel in channels for readings in channel.days.values()})
-    with transaction(session_factory(engine)) as session:
+    with transaction(session_factory(bind)) as session:
         meters = _meter_ids(session, channels)
         stored = _stored_channels(session, meters.values())
         identities = {channel: _identity(channel, meters) for channel in channels}
@@ -200,8 +202,8 @@ def _stored_blocks(
     return blocks
 
 
-Packed = tuple[ChannelReadings, int, int, bytes, bytes | None]
-"""channel, start epoch, count, values, quality"""
+Packed = tuple[ChannelReadings, int, int, int, bytes, bytes | None]
+"""channel, start epoch, interval seconds (a read period's own length), count, values, quality"""
 
 
 def _pack(
@@ -218,10 +220,11 @@ def _pack(
         for start, readings in sorted(channel.days.items()):
             old = None if channel_id is None else blocks.get((channel_id, start))
             count, values, quality = pack_day(channel, readings, old)
+            interval = channel.interval or readings.end - readings.start
             if old is None:
-                added.append((channel, start, count, values, quality))
+                added.append((channel, start, interval, count, values, quality))
             elif (old.count, old.values, old.quality) != (count, values, quality):
-                replaced.append((channel, start, count, values, quality))
+                replaced.append((channel, start, interval, count, values, quality))
             else:
                 unchanged += 1
         channel.days.clear()
@@ -232,7 +235,7 @@ def _block_rows(
     packed: Sequence[Packed], ids: dict[ChannelReadings, int]
 ) -> Iterator[tuple[object, ...]]:
     now = utcnow()
-    for channel, start, count, values, quality in packed:
+    for channel, start, interval, count, values, quality in packed:
         moment = datetime.fromtimestamp(start, UTC)
         encoded = values_json(channel.kind, count, values, quality)
-        yield (ids[channel], moment, channel.interval, count, values, quality, encoded, now, now)
+        yield (ids[channel], moment, interval, count, values, quality, encoded, now, now)

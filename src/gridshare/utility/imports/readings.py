@@ -88,7 +88,8 @@ class ChannelReadings:
 
     def describe(self) -> str:
         direction = f" {self.direction}" if self.direction else ""
-        return f"meter {self.meter_number} {self.kind}{direction} every {self.interval} s"
+        every = f"every {self.interval} s" if self.interval else "per read period"
+        return f"meter {self.meter_number} {self.kind}{direction} {every}"
 
 
 @dataclass(frozen=True, slots=True)
