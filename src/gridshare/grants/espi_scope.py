@@ -34,6 +34,9 @@ DETAIL_BLOCKS: Final = frozenset({55, 56})
 NAMED_DURATIONS: Final = frozenset(
     {"billingPeriod", "daily", "monthly", "seasonal", "weekly", "fifteenMinute", "hourly"}
 )
+MAX_HISTORY_SECONDS: Final = 3 * 365 * 86400
+"""HistoryLength beyond three years is read as three years (the usage scope's `segment_start`
+maximum, P3Y, in the default catalogue)."""
 _TERM: Final = re.compile(r"^(?P<name>[A-Za-z]+)=(?P<value>[^;=\s]+)$")
 _FB: Final = re.compile(r"^\d{1,3}(_\d{1,3})*$")
 
@@ -127,6 +130,8 @@ def consent_request(
         "include_meter_devices": True,
         "include_service_contracts": True,
     }
+    if scope.history_seconds is not None:
+        usage["segment_start"] = f"PT{min(scope.history_seconds, MAX_HISTORY_SECONDS)}S"
     if scope.has(*SUMMARY_BLOCKS):
         # Bill Sections are related through their Account and Service Contract (§7.2.6)
         usage["include_bill_sections"] = True

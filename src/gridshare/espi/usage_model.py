@@ -1,0 +1,559 @@
+"""What one Subscription's `Access` reaches as ESPI usage resources (NAESB REQ.21 ESPI, DIGEST §2;
+DESIGN rule 2): its UsagePoints and their MeterReadings, with the windows their blocks may be read
+in, and the Bill Sections their UsageSummaries come from.
+
+- **MeterReadings**: a meter the Access's usage reaches (`UsageReach`), installed at a service
+  point, gives that point one MeterReading per channel whose readings may be read there: the
+  windows are the meter's usage windows (`UsageReach.windows`: the periods it measured one of the
+  Customer's contracts, clipped by the grant's durations) within its installation at the point and
+  after `history_start` (the scope's HistoryLength), and at least one block of the channel starts
+  in them. A channel is published when ESPI has codes for its kind and units
+  (`reading_type.publishable`) and the Subscription's function blocks include its commodity: 5
+  for electricity (usage in every direction, and demand), 10 for gas, 11 for water.
+- **UsagePoints**: the service points with at least one MeterReading; the ServiceCategory is the
+  commodity of their first MeterReading (electricity, then gas, then water).
+- **ReadingTypes**: from each channel and the decimal exponents of all its stored blocks (one
+  query of the blocks' two-byte headers), so a channel has the same ReadingType whoever reads it.
+- **Cost** (FB 12): a reading carries a cost when its channel is the one its meter's rate plan
+  bills (the net channel of a net-metered meter, else its usage channel in the plan's units; as
+  the Usage Segments API chooses it) and the Service Contract served through the point at the
+  block's time has a rate plan that prices each reading by its time (time-of-use or flat).
+- **UsageSummaries** (FB 15, 16): the Bill Sections the Access reaches (`billsections`) of the
+  contracts served through the point, ending after `history_start` (`summaries`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from gridshare.espi.resources import meter_reading, reading_type, usage_point, usage_summary
+from gridshare.espi.resources.reading_type import ReadingType
+from gridshare.grants.access import Access
+from gridshare.grants.reach import SECTIONS, UsageReach, Window, midnight
+from gridshare.store.tables.bills import BillCostDetail, BillLineItem, BillSection, BillUsageDetail
+from gridshare.store.tables.contracts import RatePlan, ServiceContract
+from gridshare.store.tables.meters import MeterInstallation
+from gridshare.store.tables.programs import Entity
+from gridshare.store.tables.servicepoints import ServicePoint, ServicePointContract
+from gridshare.store.tables.usage import Channel, UsageBlock
+from gridshare.utility import codec
+from gridshare.utility.tariffs import Tariff, TariffError, parse_tariff
+from gridshare.utility.usage import day_start, local_day
+
+COMMODITY_BLOCKS: Final[Mapping[int, int]] = {1: 5, 7: 10, 9: 11}
+"""The function block that publishes each commodity's interval data."""
+INTERVAL_COST: Final = 12
+SUMMARY_BLOCKS: Final = frozenset({15, 16, 28})
+SUMMARY_COST_BLOCKS: Final = frozenset({16, 28})
+LINE_ITEMS: Final = "include_bill_section_line_items"
+BILLED_DIRECTIONS: Final[Mapping[str | None, int]] = {"net": 0, "forward": 1, None: 2}
+_DIRECTION_ORDER: Final[Mapping[str | None, int]] = {None: 0, "forward": 0, "reverse": 1, "net": 2}
+_COMMODITY_OF_SECTION: Final = {"electric": 1, "natural_gas": 7, "water": 9}
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    id: int
+    meter_id: str
+    kind: str
+    direction: str | None
+    units: str
+    interval_seconds: int
+    created: datetime
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """A rate plan pricing a channel's readings from `start` until `end` (None: open)."""
+
+    start: datetime | None
+    end: datetime | None
+    tariff: Tariff
+    currency: str
+
+    def covers(self, moment: datetime) -> bool:
+        return (self.start is None or self.start <= moment) and (
+            self.end is None or moment < self.end
+        )
+
+
+@dataclass(frozen=True)
+class MeterReading:
+    id: str
+    channel: ChannelRow
+    windows: tuple[Window, ...]
+    reading_type: ReadingType
+    power: int
+    """A value of ours is `value * 10**power` in the ReadingType's scaled unit."""
+    pricing: tuple[Pricing, ...]
+
+    @property
+    def title(self) -> str:
+        c = self.channel
+        return meter_reading.title(c.kind, c.direction, c.interval_seconds)
+
+
+@dataclass(frozen=True)
+class UsagePoint:
+    id: str
+    service_kind: int
+    published: datetime
+    updated: datetime
+    readings: tuple[MeterReading, ...]
+    contracts: tuple[str, ...]
+    """The Service Contracts ever served through the point (their Bill Sections' reach decides
+    which the Subscription sees)."""
+
+    def reading(self, meter_reading_id: str) -> MeterReading | None:
+        return next((r for r in self.readings if r.id == meter_reading_id), None)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A ReadingType and when the first of its channels was created (its entry's dates)."""
+
+    reading_type: ReadingType
+    published: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class Model:
+    points: tuple[UsagePoint, ...]
+    summaries: bool
+    """Whether UsagePoints have UsageSummaries (FB 15/16 and Bill Sections in the Access)."""
+    reading_types: Mapping[str, Published]
+    """The MeterReadings' ReadingTypes by id, in the order they first appear."""
+
+    def point(self, usage_point_id: str) -> UsagePoint | None:
+        return next((p for p in self.points if p.id == usage_point_id), None)
+
+
+def _published(points: Iterable[UsagePoint]) -> dict[str, Published]:
+    """Each ReadingType with the creation of the first and the last of its channels."""
+    found: dict[str, Published] = {}
+    for point in points:
+        for reading in point.readings:
+            rt, created = reading.reading_type, reading.channel.created
+            known = found.get(rt.id)
+            if known is None:
+                found[rt.id] = Published(rt, created, created)
+            else:
+                found[rt.id] = Published(
+                    rt, min(known.published, created), max(known.updated, created)
+                )
+    return found
+
+
+def load(
+    session: Session,
+    tz: ZoneInfo,
+    access: Access,
+    blocks: Collection[int],
+    history_start: datetime | None,
+) -> Model:
+    """The UsagePoints and MeterReadings the Access reaches (module docstring)."""
+    usage = access.usage
+    summaries = bool(SUMMARY_BLOCKS & set(blocks)) and access.reach(SECTIONS) is not None
+    if usage is None:
+        return Model((), summaries, {})
+    placed = _placed(session, tz, usage, history_start)
+    channels = _channels(session, {meter for meter, _ in placed}, blocks)
+    with_blocks = _with_blocks(session, tz, placed, channels)
+    powers = _powers(session, {channel_id for channel_id, _ in with_blocks})
+    contracts = _contracts(session, {point for _, point in placed})
+    priced = _pricing(session, tz, contracts) if INTERVAL_COST in blocks else {}
+    by_point: dict[str, list[MeterReading]] = defaultdict(list)
+    for (meter_id, point_id), windows in placed.items():
+        mine = [c for c in channels.values() if c.meter_id == meter_id]
+        for channel in mine:
+            if (channel.id, point_id) not in with_blocks:
+                continue
+            pricing = _billed(channel, mine, priced.get(point_id, ()))
+            currency = pricing[0].currency if pricing else None
+            multiplier = reading_type.multiplier(channel.units, powers[channel.id])
+            by_point[point_id].append(
+                MeterReading(
+                    meter_reading.meter_reading_id(
+                        meter_id, channel.kind, channel.direction, channel.interval_seconds
+                    ),
+                    channel,
+                    windows,
+                    reading_type.of_channel(
+                        channel.kind,
+                        channel.direction,
+                        channel.units,
+                        channel.interval_seconds,
+                        multiplier,
+                        currency,
+                    ),
+                    reading_type.UNITS[channel.units].shift - multiplier,
+                    tuple(p for p in pricing if p.currency == currency),
+                )
+            )
+    rows = session.execute(
+        select(ServicePoint.id, ServicePoint.created, ServicePoint.modified).where(
+            ServicePoint.id.in_(sorted(by_point))
+        )
+    ).all()
+    points = []
+    for point_id, created, modified in sorted(rows):
+        readings = sorted(by_point[point_id], key=_reading_order)
+        kind = usage_point.SERVICE_KINDS[readings[0].reading_type.commodity]
+        served = tuple(sorted({c for c, *_ in contracts.get(point_id, ())}))
+        points.append(UsagePoint(point_id, kind, created, modified, tuple(readings), served))
+    return Model(tuple(points), summaries, _published(points))
+
+
+def _placed(
+    session: Session, tz: ZoneInfo, usage: UsageReach, history_start: datetime | None
+) -> dict[tuple[str, str], tuple[Window, ...]]:
+    """(meter, service point) -> the windows its usage may be read there (every installed meter
+    is considered when the usage reach is unbounded, as for a direct-access grant)."""
+    query = select(
+        MeterInstallation.meter_id,
+        MeterInstallation.service_point_id,
+        MeterInstallation.start,
+        MeterInstallation.end,
+    )
+    if usage.bounded:
+        query = query.where(MeterInstallation.meter_id.in_(sorted(usage.meters)))
+    history = Window(history_start, None)
+    placed = {}
+    for meter_id, point_id, start, end in session.execute(query):
+        installed = Window(midnight(start, tz), midnight(end, tz))
+        windows = tuple(
+            clipped
+            for window in usage.windows(meter_id)
+            if (inside := window.clip(installed)) is not None
+            and (clipped := inside.clip(history)) is not None
+        )
+        if windows:
+            placed[meter_id, point_id] = windows
+    return placed
+
+
+def _channels(
+    session: Session, meter_ids: Collection[str], blocks: Collection[int]
+) -> dict[int, ChannelRow]:
+    """The meters' channels the function blocks publish."""
+    found = {}
+    for row in session.execute(
+        select(
+            Channel.id,
+            Channel.meter_id,
+            Channel.kind,
+            Channel.direction,
+            Channel.units,
+            Channel.interval_seconds,
+            Channel.created,
+        ).where(Channel.meter_id.in_(sorted(meter_ids)))
+    ):
+        channel = ChannelRow(*row)
+        if not reading_type.publishable(channel.kind, channel.units):
+            continue
+        if COMMODITY_BLOCKS[reading_type.COMMODITIES[channel.kind]] in blocks:
+            found[channel.id] = channel
+    return found
+
+
+def block_range(interval: int, windows: Iterable[Window], tz: ZoneInfo) -> ColumnElement[bool]:
+    """Blocks of a channel of `interval` that may hold readings inside the windows: daily blocks
+    from the local day a window starts in, read periods from the window's start."""
+    ranges = []
+    for window in windows:
+        bounds: list[ColumnElement[bool]] = [true()]
+        if window.start is not None:
+            low = window.start if interval == 0 else day_start(local_day(window.start, tz), tz)
+            bounds.append(UsageBlock.start >= low)
+        if window.end is not None:
+            bounds.append(UsageBlock.start < window.end)
+        ranges.append(and_(*bounds))
+    return or_(*ranges)
+
+
+def _with_blocks(
+    session: Session,
+    tz: ZoneInfo,
+    placed: Mapping[tuple[str, str], tuple[Window, ...]],
+    channels: Mapping[int, ChannelRow],
+) -> set[tuple[int, str]]:
+    """(channel, service point) pairs with at least one block in the point's windows."""
+    found = set()
+    for (meter_id, point_id), windows in placed.items():
+        for interval in {c.interval_seconds for c in channels.values() if c.meter_id == meter_id}:
+            ids = [
+                c.id
+                for c in channels.values()
+                if c.meter_id == meter_id and c.interval_seconds == interval
+            ]
+            stored = exists().where(
+                UsageBlock.channel_id == Channel.id, block_range(interval, windows, tz)
+            )
+            for channel_id in session.scalars(
+                select(Channel.id).where(Channel.id.in_(ids), stored)
+            ):
+                found.add((channel_id, point_id))
+    return found
+
+
+def _powers(session: Session, channels: Collection[int]) -> dict[int, list[int]]:
+    """Each channel's decimal exponents over all its stored blocks (float blocks have none)."""
+    found: dict[int, list[int]] = {c: [] for c in channels}
+    rows = session.execute(
+        select(UsageBlock.channel_id, func.substr(UsageBlock.values, 1, 2))
+        .where(UsageBlock.channel_id.in_(sorted(channels)))
+        .distinct()
+    )
+    for channel_id, head in rows:
+        encoding, exponent = codec.header(bytes(head))
+        if encoding != codec.FLOAT64:
+            found[channel_id].append(exponent)
+    return found
+
+
+Served = tuple[str, date, date | None, str | None]
+"""(contract id, first day, day after the last, rate plan id)"""
+
+
+def _contracts(session: Session, point_ids: Collection[str]) -> dict[str, list[Served]]:
+    found: dict[str, list[Served]] = defaultdict(list)
+    for point_id, contract_id, start, end, plan_id in session.execute(
+        select(
+            ServicePointContract.service_point_id,
+            ServicePointContract.contract_id,
+            ServicePointContract.start,
+            ServicePointContract.end,
+            ServiceContract.rate_plan_id,
+        )
+        .join(ServiceContract, ServiceContract.id == ServicePointContract.contract_id)
+        .where(ServicePointContract.service_point_id.in_(sorted(point_ids)))
+    ):
+        found[point_id].append((contract_id, start, end, plan_id))
+    return found
+
+
+def _pricing(
+    session: Session, tz: ZoneInfo, contracts: Mapping[str, list[Served]]
+) -> dict[str, list[Pricing]]:
+    """Per service point, the periods a rate plan pricing each reading applies there."""
+    plan_ids = {plan for served in contracts.values() for *_, plan in served if plan is not None}
+    plans = {}
+    for plan_id, currency, data in session.execute(
+        select(RatePlan.id, RatePlan.currency, RatePlan.tariff).where(
+            RatePlan.id.in_(sorted(plan_ids))
+        )
+    ):
+        try:
+            tariff = parse_tariff(data)
+        except TariffError:
+            continue
+        if tariff.structure != "tiered":
+            plans[plan_id] = (tariff, currency)
+    found: dict[str, list[Pricing]] = defaultdict(list)
+    for point_id, served in contracts.items():
+        for _, start, end, plan_id in sorted(served, key=lambda s: s[1]):
+            if plan_id in plans:
+                tariff, currency = plans[plan_id]
+                found[point_id].append(
+                    Pricing(midnight(start, tz), midnight(end, tz), tariff, currency)
+                )
+    return found
+
+
+def _billed(
+    channel: ChannelRow, meter_channels: list[ChannelRow], pricing: Iterable[Pricing]
+) -> tuple[Pricing, ...]:
+    """The pricing periods whose rate plan bills this channel (module docstring)."""
+    found = []
+    for priced in pricing:
+        tariff = priced.tariff
+        candidates = sorted(
+            (
+                c
+                for c in meter_channels
+                if c.interval_seconds == channel.interval_seconds
+                and c.interval_seconds > 0
+                and c.kind == tariff.usage_type
+                and c.units == tariff.units
+            ),
+            key=lambda c: BILLED_DIRECTIONS.get(c.direction, len(BILLED_DIRECTIONS)),
+        )
+        if candidates and candidates[0].id == channel.id:
+            found.append(priced)
+    return tuple(found)
+
+
+def _reading_order(reading: MeterReading) -> tuple[int, str, int, int, str]:
+    c = reading.channel
+    return (
+        reading.reading_type.commodity,
+        c.kind,
+        _DIRECTION_ORDER.get(c.direction, 3),
+        c.interval_seconds,
+        reading.id,
+    )
+
+
+# --- UsageSummaries ------------------------------------------------------------------------------
+
+
+def summaries(
+    session: Session,
+    tz: ZoneInfo,
+    access: Access,
+    blocks: Collection[int],
+    point: UsagePoint,
+    history_start: datetime | None,
+) -> list[usage_summary.Summary]:
+    """The UsagePoint's UsageSummaries (module docstring; `usage_summary` for the fields)."""
+    reach = access.reach(SECTIONS)
+    if reach is None or not SUMMARY_BLOCKS & set(blocks) or not point.contracts:
+        return []
+    sections = [
+        s
+        for s in session.scalars(
+            select(BillSection)
+            .where(BillSection.contract_id.in_(point.contracts))
+            .order_by(BillSection.start_date, BillSection.id)
+        )
+        if reach.flags(s.id) is not None
+        and (history_start is None or day_start(s.end_date + timedelta(days=1), tz) > history_start)
+    ]
+    ids = [s.id for s in sections]
+    totals = _totals(session, ids)
+    costs = _costs(session, ids)
+    items = _line_items(session, ids)
+    agencies = dict(
+        session.execute(
+            select(Entity.id, Entity.name).where(
+                Entity.id.in_(
+                    {s.supply_entity_id for s in sections if s.supply_entity_id}
+                    | {s.distribution_entity_id for s in sections if s.distribution_entity_id}
+                )
+            )
+        ).all()
+    )
+    with_cost = bool(SUMMARY_COST_BLOCKS & set(blocks))
+    found = []
+    for section in sections:
+        total = totals.get(section.id)
+        flags = reach.flags(section.id) or frozenset()
+        supplier_only = (
+            "supply" in section.section_types and "distribution" not in section.section_types
+        )
+        agency = section.supply_entity_id if supplier_only else section.distribution_entity_id
+        found.append(
+            usage_summary.Summary(
+                section_id=section.id,
+                start=day_start(section.start_date, tz),
+                end=day_start(section.end_date + timedelta(days=1), tz),
+                published=section.created,
+                updated=section.modified,
+                commodity=next(
+                    (
+                        _COMMODITY_OF_SECTION[t]
+                        for t in section.section_types
+                        if t in _COMMODITY_OF_SECTION
+                    ),
+                    None,
+                ),
+                consumption=None if total is None else usage_summary.measurement(*total),
+                cost=_cost(
+                    section,
+                    costs.get(section.id, {}),
+                    items.get(section.id, []),
+                    LINE_ITEMS in flags,
+                    tz,
+                )
+                if with_cost
+                else None,
+                agency=agencies.get(agency) if agency is not None else None,
+            )
+        )
+    return found
+
+
+def _totals(session: Session, section_ids: list[str]) -> dict[str, tuple[Decimal, str]]:
+    """Each section's total usage (the `ami_reading` or `amr_reading` usage detail) and units."""
+    found: dict[str, tuple[Decimal, str]] = {}
+    for section_id, types, value, units in session.execute(
+        select(
+            BillUsageDetail.section_id,
+            BillUsageDetail.types,
+            BillUsageDetail.value,
+            BillUsageDetail.units,
+        )
+        .where(BillUsageDetail.section_id.in_(section_ids))
+        .order_by(BillUsageDetail.section_id, BillUsageDetail.position)
+    ):
+        if units and {"ami_reading", "amr_reading"} & set(types) and section_id not in found:
+            found[section_id] = (value, units)
+    return found
+
+
+def _costs(session: Session, section_ids: list[str]) -> dict[str, dict[str, Decimal]]:
+    """Each section's `overall_total` and `usage_charges` subtotal, when it has them."""
+    found: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for section_id, types, cost in session.execute(
+        select(BillCostDetail.section_id, BillCostDetail.types, BillCostDetail.cost).where(
+            BillCostDetail.section_id.in_(section_ids)
+        )
+    ):
+        if "overall_total" in types:
+            found[section_id]["total"] = cost
+        elif "usage_charges" in types and "subtotal" in types:
+            found[section_id]["usage"] = cost
+    return found
+
+
+def _line_items(session: Session, section_ids: list[str]) -> dict[str, list[BillLineItem]]:
+    found: dict[str, list[BillLineItem]] = defaultdict(list)
+    for item in session.scalars(
+        select(BillLineItem)
+        .where(BillLineItem.section_id.in_(section_ids))
+        .order_by(BillLineItem.section_id, BillLineItem.position)
+    ):
+        found[item.section_id].append(item)
+    return found
+
+
+def _cost(
+    section: BillSection,
+    costs: Mapping[str, Decimal],
+    items: list[BillLineItem],
+    with_items: bool,
+    tz: ZoneInfo,
+) -> usage_summary.Cost | None:
+    """The section's bill, what is not a usage charge, and those other line items."""
+    total = costs.get("total")
+    if total is None:
+        return None
+    usage = costs.get("usage")
+    if usage is None:
+        usage = sum((i.cost for i in items if "usage_charge" in i.types), Decimal(0))
+    others = [i for i in items if "usage_charge" not in i.types] if with_items else []
+    return usage_summary.Cost(
+        currency=section.currency,
+        bill=total,
+        additional=total - usage,
+        details=tuple(
+            usage_summary.LineItem(
+                amount=i.cost,
+                note=i.name,
+                item_kind=usage_summary.item_kind(i.types, i.cost),
+                start=day_start(i.start_date, tz),
+                end=day_start(i.end_date + timedelta(days=1), tz),
+            )
+            for i in others
+        ),
+    )
