@@ -26,6 +26,7 @@ from gridshare.cds import (
 )
 from gridshare.config import Settings
 from gridshare.espi import admin as espi_admin
+from gridshare.espi import routes as espi_routes
 from gridshare.grants.scopes import load_catalogue
 from gridshare.oauth import (
     authorize,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(meterdevices.router)
     app.include_router(usage_segments.router)
     app.include_router(espi_admin.router)
+    app.include_router(espi_routes.router)
     for face in (authorize, par, login, consent, outcome, receipts, apps, demo_mail, developers):
         app.include_router(face.router)
     app.add_exception_handler(HTTPException, _http_error)

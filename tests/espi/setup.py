@@ -24,7 +24,7 @@ from tests.demo.conftest import SmallDemo
 REDIRECT = "https://tp.example/callback"
 NOTIFY = "https://tp.example/espi/1_1/Notification"
 SCOPE = (
-    "FB=1_3_4_5_13_14_15_16_32_35_37_39;IntervalDuration=900;BlockDuration=daily;"
+    "FB=1_3_4_5_10_13_14_15_16_32_35_37_39;IntervalDuration=900_3600;BlockDuration=daily;"
     "HistoryLength=94608000"
 )
 RETAIL_SCOPE = "FB=1_3_4_5_13_14_32_46_50_51_55_56_58_60;IntervalDuration=900"
@@ -86,7 +86,9 @@ class EspiWorld:
 
     def get(self, url: str, token: str | dict[str, Any], **params: str) -> Response:
         value = token if isinstance(token, str) else token["access_token"]
-        return self.http.get(url, params=params, headers={"Authorization": f"Bearer {value}"})
+        return self.http.get(
+            url, params=params or None, headers={"Authorization": f"Bearer {value}"}
+        )
 
 
 def espi_world(demo: SmallDemo, scopes: tuple[str, ...] = (SCOPE, RETAIL_SCOPE)) -> EspiWorld:

@@ -30,8 +30,7 @@ from gridshare.store.tables.accounts import Account
 from gridshare.store.tables.bills import BillLineItem, BillSection
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.servicepoints import ServicePointContract
-from gridshare.store.tables.usage import Channel, UsageBlock
-from gridshare.utility import codec
+from gridshare.store.tables.usage import Channel
 from tests.demo.conftest import SmallDemo
 from tests.espi import xml_checks as xc
 from tests.espi.usage_setup import (
@@ -39,13 +38,12 @@ from tests.espi.usage_setup import (
     Subscriber,
     batch,
     periods,
+    stored_readings,
     subscriptions,
 )
 
 JANUARY = {"segment_start": "2025-01-06T00:00:00Z", "segment_end": "2025-01-20T00:00:00Z"}
 """A two-week grant: small feeds for the Schematron checks (XSLT 1.0, some checks quadratic)."""
-SHIFT = {"kWh": 3, "kW": 3, "therm": 0, "gal": 0}
-"""Our units -> ESPI uom (kWh -> Wh, kW -> W): powers of ten."""
 USERS = ("home", "solar", "business", "tenant")
 
 
@@ -230,37 +228,8 @@ def test_greenbutton_objects_reads_back_the_stored_readings(
                 for ir in mr.intervalReadings
             }
             read[(point, _id(mr.link_self))] = values
-    assert read == _stored(demo, who)
+    assert read == stored_readings(demo, who.customer_id)
     assert sum(len(v) for v in read.values()) > 10_000
-
-
-def _stored(
-    demo: SmallDemo, who: Subscriber
-) -> dict[tuple[str, str], set[tuple[datetime, Decimal]]]:
-    """Every reading of the Customer's meters while they measured its contracts, from the
-    tables: (service point, MeterReading id) -> {(start, value in the ESPI uom)}."""
-    found: dict[tuple[str, str], set[tuple[datetime, Decimal]]] = defaultdict(set)
-    with session_factory(demo.engine)() as session:
-        for (meter_id, point_id), spans in periods(
-            session, who.customer_id, demo.settings.tz
-        ).items():
-            for channel in session.scalars(select(Channel).where(Channel.meter_id == meter_id)):
-                key = (
-                    point_id,
-                    meter_reading_id(
-                        meter_id, channel.kind, channel.direction, channel.interval_seconds
-                    ),
-                )
-                for block in session.scalars(
-                    select(UsageBlock).where(UsageBlock.channel_id == channel.id)
-                ):
-                    for i, value in enumerate(codec.unpack_decimals(block.values)):
-                        start = block.start + timedelta(seconds=i * block.interval_seconds)
-                        end = start + timedelta(seconds=block.interval_seconds)
-                        inside = any(start >= a and (b is None or end <= b) for a, b in spans)
-                        if value is not None and inside:
-                            found[key].add((start, value.scaleb(SHIFT[channel.units])))
-    return {k: v for k, v in found.items() if v}
 
 
 def test_costs_add_up_to_the_bills_usage_charges(
@@ -505,7 +474,8 @@ def test_updated_filters_select_blocks_and_summaries_by_their_changes(
     later = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     tree = xc.parse(batch(demo, who, query=Query.parse({"updated-min": later})))
     assert not xc.entries(tree, "IntervalBlock") and not xc.entries(tree, "UsageSummary")
-    assert xc.entries(tree, "MeterReading")
+    assert not xc.entries(tree, "MeterReading")  # none of their blocks is kept
+    assert xc.entries(tree, "UsagePoint") and xc.entries(tree, "LocalTimeParameters")
     with session_factory(demo.engine)() as session:
         points = list(
             subscription.usage_points(

@@ -5,9 +5,11 @@ tables (not with `espi.usage_model`'s walk) for the tests' expectations."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gridshare.espi import atom, hrefs
 from gridshare.espi.query import Query
+from gridshare.espi.resources.meter_reading import meter_reading_id
 from gridshare.espi.subscription import batch_subscription
 from gridshare.grants.access import Access, access_for
 from gridshare.grants.clients import register
@@ -28,11 +31,15 @@ from gridshare.store.tables.contracts import ServiceContract
 from gridshare.store.tables.customers import Customer
 from gridshare.store.tables.meters import MeterInstallation
 from gridshare.store.tables.servicepoints import ServicePointContract
+from gridshare.store.tables.usage import Channel, UsageBlock
+from gridshare.utility import codec
 from tests.demo.conftest import SmallDemo
 
 SINCE: Final = "2024-01-01T00:00:00Z"
 """Before the small demo's first day."""
 ALL_BLOCKS: Final = frozenset({1, 3, 4, 5, 10, 11, 12, 13, 14, 15, 16, 32, 37})
+SHIFT: Final = {"kWh": 3, "kW": 3, "therm": 0, "gal": 0}
+"""Our units -> ESPI uom (kWh -> Wh, kW -> W): powers of ten."""
 INCLUDED: Final = {
     "include_service_points": True,
     "include_meter_devices": True,
@@ -171,3 +178,30 @@ def periods(
 
 def _utc(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tz).astimezone(UTC)
+
+
+def stored_readings(
+    demo: SmallDemo, customer_id: str
+) -> dict[tuple[str, str], set[tuple[datetime, Decimal]]]:
+    """Every reading of the Customer's meters while they measured its contracts, from the
+    tables: (service point, MeterReading id) -> {(start, value in the ESPI uom)}."""
+    found: dict[tuple[str, str], set[tuple[datetime, Decimal]]] = defaultdict(set)
+    with session_factory(demo.engine)() as session:
+        for (meter_id, point_id), spans in periods(session, customer_id, demo.settings.tz).items():
+            for channel in session.scalars(select(Channel).where(Channel.meter_id == meter_id)):
+                key = (
+                    point_id,
+                    meter_reading_id(
+                        meter_id, channel.kind, channel.direction, channel.interval_seconds
+                    ),
+                )
+                for block in session.scalars(
+                    select(UsageBlock).where(UsageBlock.channel_id == channel.id)
+                ):
+                    for i, value in enumerate(codec.unpack_decimals(block.values)):
+                        start = block.start + timedelta(seconds=i * block.interval_seconds)
+                        end = start + timedelta(seconds=block.interval_seconds)
+                        inside = any(start >= a and (b is None or end <= b) for a, b in spans)
+                        if value is not None and inside:
+                            found[key].add((start, value.scaleb(SHIFT[channel.units])))
+    return {k: v for k, v in found.items() if v}

@@ -11,10 +11,11 @@ the entries are written, never a year at once.
 - `batch_subscription`: per UsagePoint, the UsagePoint, then each MeterReading followed by its
   ReadingType (once per feed) and its IntervalBlocks, then the UsageSummaries; the
   LocalTimeParameters once, after the first UsagePoint. The query's time filters select
-  IntervalBlocks and UsageSummaries; the UsagePoints, MeterReadings, ReadingTypes and the
-  LocalTimeParameters the kept entries hang from are always written (as OpenESPI's ExportFilter
-  does for subscriptions), so the feed's link graph stays whole. `start-index`, `max-results` and
-  `depth` then page the whole entry sequence.
+  IntervalBlocks and UsageSummaries; the UsagePoints and the LocalTimeParameters are always
+  written (as OpenESPI's ExportFilter does for subscriptions), a MeterReading and its ReadingType
+  only when some of its IntervalBlocks are kept (the function-block checks want every
+  MeterReading to come with its data), so the feed's link graph stays whole. `start-index`,
+  `max-results` and `depth` then page the whole entry sequence.
 - Collection readers (`usage_points`, `meter_readings`, `interval_blocks`, `usage_summaries`,
   `power_quality_summaries`, `reading_types`, `local_time_parameters`) filter their entries with
   the query (`espi.query`) and page them; member readers return one entry.
@@ -359,12 +360,17 @@ class _Reader:
             if index == 0:
                 yield local_time.entry(self.settings, self.local_time)
             for reading in point.readings:
+                kept = iter(self.block_entries(point, reading, query))
+                first = next(kept, None)
+                if first is None:
+                    continue  # the query's window keeps none of its blocks
                 yield self.reading_entry(point, reading)
                 type_id = reading.reading_type.id
                 if type_id not in written:
                     written.add(type_id)
                     yield self.reading_type_entry(types[type_id])
-                yield from self.block_entries(point, reading, query)
+                yield first
+                yield from kept
             yield from self.summary_entries(point, query)
 
     def point_entry(self, point: Point) -> atom.Entry:
