@@ -26,6 +26,7 @@ from gridshare.cds import (
 )
 from gridshare.config import Settings
 from gridshare.espi import admin as espi_admin
+from gridshare.espi import dmd
 from gridshare.espi import routes as espi_routes
 from gridshare.grants.scopes import load_catalogue
 from gridshare.oauth import (
@@ -49,6 +50,7 @@ from gridshare.web import (
     demo_mail,
     developer_docs,
     developers,
+    downloads,
     login,
     outcome,
     pages,
@@ -95,7 +97,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(usage_segments.router)
     app.include_router(espi_admin.router)
     app.include_router(espi_routes.router)
-    for face in (authorize, par, login, consent, outcome, receipts, apps, demo_mail, developers):
+    for face in (
+        authorize,
+        par,
+        login,
+        consent,
+        outcome,
+        receipts,
+        apps,
+        downloads,
+        dmd,
+        demo_mail,
+        developers,
+    ):
         app.include_router(face.router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -130,6 +130,22 @@ class DataWorld:
         return [item for page in self.pages(path, token, **params) for item in page[name]]
 
 
+def log_in(http: TestClient, username: str, next_path: str) -> None:
+    """Log the demo's `username` in with the login form (its cookie stays on `http`)."""
+    form = http.get(urls.LOGIN, params={"next": next_path})
+    logged = http.post(
+        urls.LOGIN,
+        data={
+            "username": username,
+            "password": PASSWORDS[username],
+            "csrf_token": hidden(form.text, "csrf_token"),
+            "next": next_path,
+        },
+        follow_redirects=False,
+    )
+    assert logged.status_code == 303, logged.text
+
+
 def approved_code(
     http: TestClient,
     params: dict[str, str],
@@ -142,18 +158,7 @@ def approved_code(
     sent = http.get(f"{urls.AUTHORIZE}?{urlencode(params)}", follow_redirects=False)
     assert sent.status_code == 303, sent.text
     consent = sent.headers["location"]
-    form = http.get(urls.LOGIN, params={"next": consent})
-    logged = http.post(
-        urls.LOGIN,
-        data={
-            "username": username,
-            "password": PASSWORDS[username],
-            "csrf_token": hidden(form.text, "csrf_token"),
-            "next": consent,
-        },
-        follow_redirects=False,
-    )
-    assert logged.status_code == 303, logged.text
+    log_in(http, username, consent)
     page = http.get(consent)
     assert page.status_code == 200, page.text
     fields = [("decision", "approve"), ("csrf_token", hidden(page.text, "csrf_token"))]

@@ -76,6 +76,7 @@ def connected_apps(request: Request, session: SessionDep, settings: SettingsDep)
         csrf_token=login.csrf_token,
         action=urls.CONNECTED_APPS,
         logout_path=urls.LOGOUT,
+        download_path=urls.DOWNLOAD,
     )
 
 
