@@ -248,3 +248,21 @@ def _start(block: Any) -> int:
 
 def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_interval_duration_limits_the_published_interval_lengths(demo: SmallDemo) -> None:
+    """The scope's IntervalDuration is enforced: a third party that asked for hourly data gets no
+    15-minute MeterReading (read periods are not interval data and stay)."""
+    lengths = {}
+    for durations in ("900", "3600"):
+        scope = f"FB=1_3_4_5_10_13_14_32;IntervalDuration={durations};HistoryLength=94608000"
+        hourly = espi_world(demo, scopes=(scope,))
+        token = hourly.customer_token("home", scope=scope)
+        document = _get(hourly, token["resourceURI"], token, **JANUARY)
+        assert_valid(document)
+        lengths[durations] = {
+            int(e.findtext(".//{http://naesb.org/espi}intervalLength") or 0)
+            for e in entries(parse(document), "ReadingType")
+        }
+    assert 900 in lengths["900"] and 3600 not in lengths["900"]
+    assert 900 not in lengths["3600"]

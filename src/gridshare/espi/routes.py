@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated, Final, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -44,7 +43,6 @@ from gridshare.espi.auth import (
     wrong_class,
 )
 from gridshare.espi.query import Query, QueryError
-from gridshare.grants.access import Access
 from gridshare.grants.espi_notices import notify
 from gridshare.grants.espi_scope import parse
 from gridshare.grants.tokens import grant_gives_access
@@ -60,6 +58,7 @@ CORRELATION: Final = "correlationID"
 SUMMARY_NAMES: Final = ("UsageSummary", "ElectricPowerUsageSummary")
 ESPI = urls.ESPI
 Entries = Callable[[Session], Iterable[atom.Entry]]
+T = TypeVar("T")
 
 
 def query_of(request: Request) -> Query:
@@ -84,10 +83,21 @@ class Reading:
         self.subscription_id = subscription_id
         self.blocks = scope.blocks
         self.history_start = scope.history_start(utcnow())
+        self.intervals = scope.interval_durations
 
-    def args(self) -> tuple[Settings, Access, str, frozenset[int], datetime | None]:
-        """The readers' arguments after the session (`espi.subscription`)."""
-        return self.settings, self.access, self.subscription_id, self.blocks, self.history_start
+    def call(self, reader: Callable[..., T], session: Session, *rest: object) -> T:
+        """`reader` (an `espi.subscription` reader) for this Subscription: its Access, function
+        blocks, HistoryLength and IntervalDuration."""
+        return reader(
+            session,
+            self.settings,
+            self.access,
+            self.subscription_id,
+            self.blocks,
+            self.history_start,
+            *rest,
+            intervals=self.intervals,
+        )
 
 
 def _reading(session: SessionDep, settings: SettingsDep, who: CustomerCaller, sid: str) -> Reading:
@@ -116,7 +126,7 @@ def batch_subscription(
         request,
         reading.settings,
         "Green Button Subscription",
-        lambda s: subscription.batch_subscription(s, *reading.args(), query),
+        lambda s: reading.call(subscription.batch_subscription, s, query),
         DOWNLOAD,
     )
 
@@ -129,7 +139,7 @@ def batch_usage_point(
         request,
         reading.settings,
         "Green Button UsagePoint",
-        lambda s: subscription.batch_subscription(s, *reading.args(), query, upid),
+        lambda s: reading.call(subscription.batch_subscription, s, query, upid),
         DOWNLOAD,
     )
 
@@ -177,6 +187,7 @@ def batch_bulk(
                 parsed.blocks,
                 parsed.history_start(now),
                 query,
+                intervals=parsed.interval_durations,
             )
 
     return _feed(request, settings, "Green Button Bulk", entries, DOWNLOAD)
@@ -252,13 +263,16 @@ def usage_points(request: Request, reading: ReadingDep, query: QueryDep) -> Resp
         request,
         reading.settings,
         "UsagePoint",
-        lambda s: subscription.usage_points(s, *reading.args(), query),
+        lambda s: reading.call(subscription.usage_points, s, query),
     )
 
 
 @router.get(f"{SUB}/{{upid}}")
 def usage_point(request: Request, upid: str, reading: ReadingDep) -> Response:
-    return _entry(request, lambda s: subscription.usage_point_entry(s, *reading.args(), upid))
+    return _entry(
+        request,
+        lambda s: reading.call(subscription.usage_point_entry, s, upid),
+    )
 
 
 @router.get(f"{SUB}/{{upid}}/MeterReading")
@@ -267,14 +281,15 @@ def meter_readings(upid: str, request: Request, reading: ReadingDep, query: Quer
         request,
         reading.settings,
         "MeterReading",
-        lambda s: subscription.meter_readings(s, *reading.args(), query, upid),
+        lambda s: reading.call(subscription.meter_readings, s, query, upid),
     )
 
 
 @router.get(f"{SUB}/{{upid}}/MeterReading/{{mrid}}")
 def meter_reading(request: Request, upid: str, mrid: str, reading: ReadingDep) -> Response:
     return _entry(
-        request, lambda s: subscription.meter_reading_entry(s, *reading.args(), upid, mrid)
+        request,
+        lambda s: reading.call(subscription.meter_reading_entry, s, upid, mrid),
     )
 
 
@@ -286,7 +301,7 @@ def interval_blocks(
         request,
         reading.settings,
         "IntervalBlock",
-        lambda s: subscription.interval_blocks(s, *reading.args(), query, upid, mrid),
+        lambda s: reading.call(subscription.interval_blocks, s, query, upid, mrid),
     )
 
 
@@ -295,7 +310,8 @@ def interval_block(
     request: Request, upid: str, mrid: str, ibid: str, reading: ReadingDep
 ) -> Response:
     return _entry(
-        request, lambda s: subscription.interval_block_entry(s, *reading.args(), upid, mrid, ibid)
+        request,
+        lambda s: reading.call(subscription.interval_block_entry, s, upid, mrid, ibid),
     )
 
 
@@ -307,7 +323,7 @@ def _summary_routes(name: str) -> None:
             request,
             reading.settings,
             name,
-            lambda s: subscription.usage_summaries(s, *reading.args(), query, upid),
+            lambda s: reading.call(subscription.usage_summaries, s, query, upid),
         )
 
     @router.get(f"{SUB}/{{upid}}/{name}/{{summary_id}}", name=f"{name}_member")
@@ -315,7 +331,7 @@ def _summary_routes(name: str) -> None:
         _need_summaries(reading)
         return _entry(
             request,
-            lambda s: subscription.usage_summary_entry(s, *reading.args(), upid, summary_id),
+            lambda s: reading.call(subscription.usage_summary_entry, s, upid, summary_id),
         )
 
 
@@ -331,14 +347,15 @@ def quality_summaries(
         request,
         reading.settings,
         "ElectricPowerQualitySummary",
-        lambda s: subscription.power_quality_summaries(s, *reading.args(), query, upid),
+        lambda s: reading.call(subscription.power_quality_summaries, s, query, upid),
     )
 
 
 @router.get(f"{SUB}/{{upid}}/ElectricPowerQualitySummary/{{qid}}")
 def quality_summary(request: Request, upid: str, qid: str, reading: ReadingDep) -> Response:
     return _entry(
-        request, lambda s: subscription.power_quality_summary_entry(s, *reading.args(), upid, qid)
+        request,
+        lambda s: reading.call(subscription.power_quality_summary_entry, s, upid, qid),
     )
 
 
@@ -355,7 +372,7 @@ def reading_types(
         request,
         settings,
         "ReadingType",
-        lambda s: subscription.reading_types(s, *reading.args(), query),
+        lambda s: reading.call(subscription.reading_types, s, query),
     )
 
 
@@ -364,7 +381,10 @@ def reading_type(
     rtid: str, request: Request, session: SessionDep, settings: SettingsDep, who: CustomerCaller
 ) -> Response:
     reading = Reading(session, settings, who, who.subscription_id)
-    return _entry(request, lambda s: subscription.reading_type_entry(s, *reading.args(), rtid))
+    return _entry(
+        request,
+        lambda s: reading.call(subscription.reading_type_entry, s, rtid),
+    )
 
 
 @router.get(f"{ESPI}/LocalTimeParameters")

@@ -19,6 +19,8 @@ the entries are written, never a year at once.
 - Collection readers (`usage_points`, `meter_readings`, `interval_blocks`, `usage_summaries`,
   `power_quality_summaries`, `reading_types`, `local_time_parameters`) filter their entries with
   the query (`espi.query`) and page them; member readers return one entry.
+- `intervals` (the scope's IntervalDuration, seconds) limits the interval channels published to
+  those lengths; read-period channels (monthly reads) are not interval data and stay.
 - `NotFound` is raised for any id the Subscription does not reach, whether or not it exists for
   another customer, with the same message.
 """
@@ -86,9 +88,12 @@ def batch_subscription(
     history_start: datetime | None,
     query: Query,
     usage_point_id: str | None = None,
+    intervals: Collection[int] = (),
 ) -> Iterator[atom.Entry]:
     """`Batch/Subscription/{id}` (or `.../UsagePoint/{upid}`, one UsagePoint): module docstring."""
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     points = reader.model.points if usage_point_id is None else (reader.point(usage_point_id),)
     return query.page(reader.batch(points, query))
 
@@ -101,8 +106,11 @@ def usage_points(
     blocks: Collection[int],
     history_start: datetime | None,
     query: Query,
+    intervals: Collection[int] = (),
 ) -> Iterator[atom.Entry]:
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     kept = (p for p in reader.model.points if query.keeps(p.published, p.updated))
     return query.page(reader.point_entry(p) for p in kept)
 
@@ -115,8 +123,11 @@ def usage_point_entry(
     blocks: Collection[int],
     history_start: datetime | None,
     usage_point_id: str,
+    intervals: Collection[int] = (),
 ) -> atom.Entry:
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     return reader.point_entry(reader.point(usage_point_id))
 
 
@@ -129,8 +140,11 @@ def meter_readings(
     history_start: datetime | None,
     query: Query,
     usage_point_id: str,
+    intervals: Collection[int] = (),
 ) -> Iterator[atom.Entry]:
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     point = reader.point(usage_point_id)
     kept = (r for r in point.readings if query.keeps(r.channel.created, r.channel.created))
     return query.page(reader.reading_entry(point, r) for r in kept)
@@ -145,8 +159,11 @@ def meter_reading_entry(
     history_start: datetime | None,
     usage_point_id: str,
     meter_reading_id: str,
+    intervals: Collection[int] = (),
 ) -> atom.Entry:
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     point, reading = reader.reading(usage_point_id, meter_reading_id)
     return reader.reading_entry(point, reading)
 
@@ -161,8 +178,11 @@ def interval_blocks(
     query: Query,
     usage_point_id: str,
     meter_reading_id: str,
+    intervals: Collection[int] = (),
 ) -> Iterator[atom.Entry]:
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     point, reading = reader.reading(usage_point_id, meter_reading_id)
     return query.page(reader.block_entries(point, reading, query))
 
@@ -177,8 +197,11 @@ def interval_block_entry(
     usage_point_id: str,
     meter_reading_id: str,
     block_id: str,
+    intervals: Collection[int] = (),
 ) -> atom.Entry:
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     point, reading = reader.reading(usage_point_id, meter_reading_id)
     if not block_id.isdigit() or len(block_id) > 12:
         raise NotFound(interval_block.NAME, block_id)
@@ -198,8 +221,11 @@ def usage_summaries(
     history_start: datetime | None,
     query: Query,
     usage_point_id: str,
+    intervals: Collection[int] = (),
 ) -> Iterator[atom.Entry]:
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     return query.page(reader.summary_entries(reader.point(usage_point_id), query))
 
 
@@ -212,8 +238,11 @@ def usage_summary_entry(
     history_start: datetime | None,
     usage_point_id: str,
     summary_id: str,
+    intervals: Collection[int] = (),
 ) -> atom.Entry:
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     point = reader.point(usage_point_id)
     for summary in reader.summaries(point):
         if summary.section_id == summary_id:
@@ -230,9 +259,12 @@ def power_quality_summaries(
     history_start: datetime | None,
     query: Query,
     usage_point_id: str,
+    intervals: Collection[int] = (),
 ) -> Iterator[atom.Entry]:
     """Always empty for a UsagePoint of the Subscription (`resources.power_quality`)."""
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     reader.point(usage_point_id)
     return query.page(iter(()))
 
@@ -246,9 +278,12 @@ def power_quality_summary_entry(
     history_start: datetime | None,
     usage_point_id: str,
     summary_id: str,
+    intervals: Collection[int] = (),
 ) -> atom.Entry:
     """Never found: we hold no power quality data (`resources.power_quality`)."""
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     reader.point(usage_point_id)
     raise NotFound(power_quality.NAME, summary_id)
 
@@ -261,9 +296,12 @@ def reading_types(
     blocks: Collection[int],
     history_start: datetime | None,
     query: Query,
+    intervals: Collection[int] = (),
 ) -> Iterator[atom.Entry]:
     """The ReadingTypes of the Subscription's MeterReadings."""
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     types = reader.model.reading_types.values()
     kept = (t for t in types if query.keeps(t.published, t.updated))
     return query.page(reader.reading_type_entry(t) for t in kept)
@@ -277,8 +315,11 @@ def reading_type_entry(
     blocks: Collection[int],
     history_start: datetime | None,
     reading_type_id: str,
+    intervals: Collection[int] = (),
 ) -> atom.Entry:
-    reader = _Reader.open(session, settings, access, subscription_id, blocks, history_start)
+    reader = _Reader.open(
+        session, settings, access, subscription_id, blocks, history_start, intervals
+    )
     found = reader.model.reading_types.get(reading_type_id)
     if found is None:
         raise NotFound(reading_type.NAME, reading_type_id)
@@ -326,8 +367,9 @@ class _Reader:
         subscription_id: str,
         blocks: Collection[int],
         history_start: datetime | None,
+        intervals: Collection[int] = (),
     ) -> _Reader:
-        model = load(session, settings.tz, access, blocks, history_start)
+        model = load(session, settings.tz, access, blocks, history_start, intervals)
         return cls(
             session,
             settings,

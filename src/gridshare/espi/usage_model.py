@@ -160,14 +160,16 @@ def load(
     access: Access,
     blocks: Collection[int],
     history_start: datetime | None,
+    intervals: Collection[int] = (),
 ) -> Model:
-    """The UsagePoints and MeterReadings the Access reaches (module docstring)."""
+    """The UsagePoints and MeterReadings the Access reaches (module docstring); `intervals`, when
+    given, are the only interval lengths published (the scope's IntervalDuration)."""
     usage = access.usage
     summaries = bool(SUMMARY_BLOCKS & set(blocks)) and access.reach(SECTIONS) is not None
     if usage is None:
         return Model((), summaries, {})
     placed = _placed(session, tz, usage, history_start)
-    channels = _channels(session, {meter for meter, _ in placed}, blocks)
+    channels = _channels(session, {meter for meter, _ in placed}, blocks, intervals)
     with_blocks = _with_blocks(session, tz, placed, channels)
     powers = _powers(session, {channel_id for channel_id, _ in with_blocks})
     contracts = _contracts(session, {point for _, point in placed})
@@ -243,9 +245,13 @@ def _placed(
 
 
 def _channels(
-    session: Session, meter_ids: Collection[str], blocks: Collection[int]
+    session: Session,
+    meter_ids: Collection[str],
+    blocks: Collection[int],
+    intervals: Collection[int] = (),
 ) -> dict[int, ChannelRow]:
-    """The meters' channels the function blocks publish."""
+    """The meters' channels the function blocks and the interval lengths publish (read periods,
+    interval 0, are not interval data: IntervalDuration does not apply to them)."""
     found = {}
     for row in session.execute(
         select(
@@ -260,6 +266,8 @@ def _channels(
     ):
         channel = ChannelRow(*row)
         if not reading_type.publishable(channel.kind, channel.units):
+            continue
+        if intervals and channel.interval_seconds and channel.interval_seconds not in intervals:
             continue
         if COMMODITY_BLOCKS[reading_type.COMMODITIES[channel.kind]] in blocks:
             found[channel.id] = channel
