@@ -36,6 +36,7 @@ def _text(element: Any, path: str) -> str:
     return str(found.text)
 
 
+@pytest.mark.req("ESPI-FB-3")
 def test_read_service_status_with_client_and_customer_tokens(
     world: EspiWorld, customer: dict[str, Any]
 ) -> None:
@@ -53,6 +54,7 @@ def test_wrong_or_missing_tokens(world: EspiWorld) -> None:
     assert world.http.get(f"{ESPI}/ReadServiceStatus").status_code == 401
 
 
+@pytest.mark.req("ESPI-FB-3")
 def test_application_information_with_the_registration_token(world: EspiWorld) -> None:
     url = f"{ESPI}/ApplicationInformation/{world.client_id}"
     answer = world.get(url, world.registration_token)
@@ -73,6 +75,7 @@ def test_application_information_with_the_registration_token(world: EspiWorld) -
     )
 
 
+@pytest.mark.req("ESPI-FB-3")
 def test_authorizations_feed_lists_the_client_and_its_customers(
     world: EspiWorld, customer: dict[str, Any]
 ) -> None:
@@ -101,6 +104,7 @@ def test_a_customer_reads_only_its_own_authorization(
     assert world.get(other["authorizationURI"], customer).status_code == 404
 
 
+@pytest.mark.req("ESPI-FB-41")
 def test_deleting_an_authorization_revokes_it_and_notifies(world: EspiWorld) -> None:
     token = world.customer_token("business")
     grant_id = token["authorizationURI"].rsplit("/", 1)[1]
@@ -117,6 +121,7 @@ def test_deleting_an_authorization_revokes_it_and_notifies(world: EspiWorld) -> 
         ).one()
 
 
+@pytest.mark.req("ESPI-FB-44")
 def test_put_changes_the_notification_uri_and_delete_ends_the_registration(demo: SmallDemo) -> None:
     world = espi_world(demo)
     url = f"{ESPI}/ApplicationInformation/{world.client_id}"

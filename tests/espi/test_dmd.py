@@ -41,6 +41,7 @@ def test_the_form_needs_a_login_and_offers_both_formats(demo: SmallDemo, http: T
     assert 'name="format" value="xml"' in page.text and 'value="csv"' in page.text
 
 
+@pytest.mark.req("ESPI-FB-2")
 def test_the_xml_is_green_button_and_reads_back_to_the_csv(
     http: TestClient, tmp_path: Path
 ) -> None:

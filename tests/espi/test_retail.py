@@ -151,6 +151,7 @@ def _reached(who: Granted, kind: str) -> set[str]:
     return set(reach.ids)
 
 
+@pytest.mark.req("ESPI-FB-46", "ESPI-FB-50")
 def test_the_batch_validates_and_forms_the_fb50_tree(
     world: EspiWorld, granted: Callable[[str], Granted]
 ) -> None:
@@ -255,6 +256,7 @@ def _identifying(session: Session, username: str) -> set[str]:
     return {v for v in values if v}
 
 
+@pytest.mark.req("ESPI-FB-51", "ESPI-FB-55", "ESPI-FB-56", "ESPI-FB-58", "ESPI-FB-60")
 def test_function_blocks_choose_the_kinds(
     world: EspiWorld, granted: Callable[[str], Granted]
 ) -> None:

@@ -5,7 +5,7 @@ readings, wrong token classes refused, query parameters, asynchronous batches an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,10 @@ from greenbutton_objects import parse as gbo  # type: ignore[import-untyped]
 from lxml import etree
 from sqlalchemy import select
 
-from gridshare.store.db import session_factory
+from gridshare.grants.secrets import digest
+from gridshare.store.db import session_factory, utcnow
 from gridshare.store.tables.customers import Customer
+from gridshare.store.tables.grants import Token
 from gridshare.store.tables.outbox import OutboxItem
 from tests.demo.conftest import SmallDemo
 from tests.espi.setup import RETAIL_SCOPE, EspiWorld, espi_world
@@ -46,6 +48,7 @@ def _get(world: EspiWorld, url: str, token: str | dict[str, Any], **params: str)
     return answer.content
 
 
+@pytest.mark.req("ESPI-FB-1", "ESPI-FB-3", "ESPI-FB-4", "ESPI-FB-5", "ESPI-FB-10")
 def test_batch_subscription_validates_and_reads_back_to_the_stored_readings(
     world: EspiWorld, home: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -67,6 +70,7 @@ def test_batch_subscription_validates_and_reads_back_to_the_stored_readings(
     assert sum(len(v) for v in read.values()) > 10_000
 
 
+@pytest.mark.req("ESPI-FB-4", "ESPI-FB-5", "ESPI-FB-15", "ESPI-FB-16")
 def test_a_week_passes_the_function_block_checks(world: EspiWorld, home: dict[str, Any]) -> None:
     document = _get(world, home["resourceURI"], home, **JANUARY)
     assert_valid(document)
@@ -77,6 +81,7 @@ def test_a_week_passes_the_function_block_checks(world: EspiWorld, home: dict[st
     assert_schematron(whole, "15", "16")
 
 
+@pytest.mark.req("ESPI-FB-32")
 def test_the_resource_tree_is_reachable_by_its_links(
     world: EspiWorld, home: dict[str, Any]
 ) -> None:
@@ -98,6 +103,7 @@ def test_the_resource_tree_is_reachable_by_its_links(
     assert followed >= 2  # MeterReadings and LocalTimeParameters at least
 
 
+@pytest.mark.req("ESPI-OAD009", "ESPI-OAD013")
 def test_wrong_token_classes_and_other_subscriptions(
     world: EspiWorld, home: dict[str, Any]
 ) -> None:
@@ -118,6 +124,7 @@ def test_wrong_token_classes_and_other_subscriptions(
     assert world.get(other["resourceURI"], refreshed.json()).status_code == 200
 
 
+@pytest.mark.req("ESPI-QRY002", "ESPI-FB-37")
 @pytest.mark.parametrize(
     "params",
     [
@@ -138,6 +145,7 @@ def test_malformed_query_parameters_are_400(
     assert next(iter(params)) in answer.json()["error_description"]
 
 
+@pytest.mark.req("ESPI-QRY001", "ESPI-FB-37")
 def test_interval_blocks_are_filtered_by_their_reading_time(
     world: EspiWorld, home: dict[str, Any]
 ) -> None:
@@ -158,6 +166,7 @@ def test_interval_blocks_are_filtered_by_their_reading_time(
     assert [_start(b) for b in kept] == starts[1:-1]
 
 
+@pytest.mark.req("ESPI-FB-39", "ESPI-PSH001")
 def test_an_asynchronous_batch_answers_202_and_notifies_the_uri_to_fetch(
     world: EspiWorld, home: dict[str, Any]
 ) -> None:
@@ -173,6 +182,7 @@ def test_an_asynchronous_batch_answers_202_and_notifies_the_uri_to_fetch(
     assert_valid(_get(world, uri, home))
 
 
+@pytest.mark.req("ESPI-FB-35")
 def test_bulk_answers_202_then_every_authorization_of_the_third_party(
     world: EspiWorld, home: dict[str, Any]
 ) -> None:
@@ -191,6 +201,7 @@ def test_bulk_answers_202_then_every_authorization_of_the_third_party(
     assert world.get(bulk, client, correlationID="not-a-uuid").status_code == 400
 
 
+@pytest.mark.req("ESPI-FB-46", "ESPI-FB-50", "ESPI-FB-51")
 def test_retail_customer_needs_its_blocks(world: EspiWorld, home: dict[str, Any]) -> None:
     rcid = home["resourceURI"].rsplit("/", 1)[1]
     assert world.get(f"{ESPI}/Batch/RetailCustomer/{rcid}", home).status_code == 403
@@ -209,6 +220,7 @@ def test_retail_customer_needs_its_blocks(world: EspiWorld, home: dict[str, Any]
     assert world.get(f"{ESPI}/RetailCustomer/{rcid}/Customer/nobody", retail).status_code == 404
 
 
+@pytest.mark.req("ESPI-FB-32")
 def test_reading_types_and_local_time_parameters(world: EspiWorld, home: dict[str, Any]) -> None:
     types = _get(world, f"{ESPI}/ReadingType", home)
     assert_valid(types)
@@ -266,3 +278,16 @@ def test_interval_duration_limits_the_published_interval_lengths(demo: SmallDemo
         }
     assert 900 in lengths["900"] and 3600 not in lengths["900"]
     assert 900 not in lengths["3600"]
+
+
+@pytest.mark.req("ESPI-OAD016")
+def test_an_expired_access_token_is_401(world: EspiWorld) -> None:
+    token = world.customer_token("tenant")
+    assert world.get(token["resourceURI"], token, **JANUARY).status_code == 200
+    with session_factory(world.demo.engine)() as session:
+        stored = session.get_one(Token, digest(token["access_token"]))
+        stored.expires_at = utcnow() - timedelta(seconds=1)
+        session.commit()
+    answer = world.get(token["resourceURI"], token)
+    assert answer.status_code == 401
+    assert 'error="invalid_token"' in answer.headers["www-authenticate"]

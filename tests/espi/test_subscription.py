@@ -64,6 +64,7 @@ def _reader_args(demo: SmallDemo, who: Subscriber) -> Args:
 # --- schema, Schematron, graph ------------------------------------------------------------------
 
 
+@pytest.mark.req("ESPI-FB-1", "ESPI-FB-4", "ESPI-FB-5")
 @pytest.mark.parametrize(
     ("username", "window"),
     [*((u, JANUARY) for u in USERS), ("rural", {})],
@@ -232,6 +233,7 @@ def test_greenbutton_objects_reads_back_the_stored_readings(
     assert sum(len(v) for v in read.values()) > 10_000
 
 
+@pytest.mark.req("ESPI-FB-12")
 def test_costs_add_up_to_the_bills_usage_charges(
     demo: SmallDemo, subscribe: Callable[..., Subscriber]
 ) -> None:
@@ -341,6 +343,7 @@ def _customer(session: Session, username: str) -> str:
     return session.scalars(select(Customer.id).where(Customer.username == username)).one()
 
 
+@pytest.mark.req("ESPI-FB-10", "ESPI-FB-12", "ESPI-FB-15", "ESPI-FB-16")
 def test_function_blocks_choose_commodities_costs_and_summaries(
     demo: SmallDemo, subscribe: Callable[..., Subscriber]
 ) -> None:

@@ -38,6 +38,7 @@ def test_a_batch_list_validates_against_espi_xsd() -> None:
     assert [e.text for e in document] == ["https://dc.example/a", "https://dc.example/b"]
 
 
+@pytest.mark.req("ESPI-FB-39")
 def test_revoking_a_green_button_grant_notifies_its_authorization_uri(world: EspiWorld) -> None:
     answer = world.customer_token("home")
     with session_factory(world.demo.engine)() as session:
@@ -52,6 +53,7 @@ def test_revoking_a_green_button_grant_notifies_its_authorization_uri(world: Esp
     assert resources == [answer["authorizationURI"]]
 
 
+@pytest.mark.req("ESPI-FB-39")
 def test_new_data_names_each_subscription_with_its_window(world: EspiWorld) -> None:
     answer = world.customer_token("solar")
     settings = world.demo.settings

@@ -35,6 +35,7 @@ def _introspect(world: EspiWorld, token: str) -> bool:
     return bool(answer.json()["active"])
 
 
+@pytest.mark.req("ESPI-FB-14", "ESPI-OAD012")
 def test_code_flow_without_pkce_answers_the_scope_string_and_uris(world: EspiWorld) -> None:
     """authorization_code: access and refresh tokens, the registered scope string, resourceURI
     (the Subscription) and authorizationURI (its Authorization), as a client library reads it."""
@@ -56,6 +57,7 @@ def test_code_flow_without_pkce_answers_the_scope_string_and_uris(world: EspiWor
     assert body["authorizationURI"] == f"{ESPI}/Authorization/{grant.grant_id}"
 
 
+@pytest.mark.req("ESPI-FB-14")
 def test_the_same_consent_store_lists_the_authorization(world: EspiWorld) -> None:
     """The Green Button authorization is a Grant: the customer's connected-apps page shows it."""
     world.customer_token("solar")
@@ -63,6 +65,7 @@ def test_the_same_consent_store_lists_the_authorization(world: EspiWorld) -> Non
     assert page.status_code == 200 and "Green Meter App" in page.text
 
 
+@pytest.mark.req("ESPI-FB-14")
 def test_authorization_codes_live_under_six_minutes_and_are_single_use(world: EspiWorld) -> None:
     code = world.code("home")
     with session_factory(world.demo.engine)() as session:
@@ -82,6 +85,7 @@ def test_authorization_codes_live_under_six_minutes_and_are_single_use(world: Es
     assert not _introspect(world, first.json()["access_token"])  # reuse revokes what it gave
 
 
+@pytest.mark.req("ESPI-FB-14")
 def test_an_expired_code_is_refused(world: EspiWorld) -> None:
     code = world.code("home")
     with session_factory(world.demo.engine)() as session:
@@ -97,6 +101,7 @@ def test_an_expired_code_is_refused(world: EspiWorld) -> None:
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
 
 
+@pytest.mark.req("ESPI-OAD013")
 def test_a_refresh_ends_the_previous_access_token(world: EspiWorld) -> None:
     first = world.customer_token("home")
     answer = world.token_call(
@@ -113,6 +118,7 @@ def test_a_refresh_ends_the_previous_access_token(world: EspiWorld) -> None:
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
 
 
+@pytest.mark.req("ESPI-OAD015")
 def test_client_credentials_gives_a_client_access_token_without_refresh(world: EspiWorld) -> None:
     answer = world.token_call({"grant_type": "client_credentials"})
     assert answer.status_code == 200, answer.text
@@ -125,11 +131,13 @@ def test_client_credentials_gives_a_client_access_token_without_refresh(world: E
     assert other.status_code == 200 and other.json()["scope"] == RETAIL_SCOPE
 
 
+@pytest.mark.req("ESPI-FB-14")
 def test_client_credentials_with_an_unregistered_scope_is_400(world: EspiWorld) -> None:
     answer = world.token_call({"grant_type": "client_credentials", "scope": "FB=1_3_4_5"})
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_scope"
 
 
+@pytest.mark.req("ESPI-FB-14")
 @pytest.mark.parametrize(
     ("overrides", "error"),
     [
