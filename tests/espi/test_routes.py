@@ -291,3 +291,28 @@ def test_an_expired_access_token_is_401(world: EspiWorld) -> None:
     answer = world.get(token["resourceURI"], token)
     assert answer.status_code == 401
     assert 'error="invalid_token"' in answer.headers["www-authenticate"]
+
+
+@pytest.mark.req("ESPI-FB-35")
+def test_bulk_retail_customer_info_and_dr_enrollment(world: EspiWorld) -> None:
+    """PG&E's bulk retail customer and DR enrollment feeds: 202, then every authorization whose
+    scope has the retail customer blocks."""
+    retail = world.customer_token("business", scope=RETAIL_SCOPE)
+    client = world.client_token()
+    bulk_id = client["resourceURI"].rsplit("/", 1)[1]
+    rcid = retail["resourceURI"].rsplit("/", 1)[1]
+    for name in ("BulkRetailCustomerInfo", "BulkRetailDRPrgInfo"):
+        answer = world.get(f"{ESPI}/Batch/{name}/{bulk_id}", client)
+        assert answer.status_code == 202
+        document = _get(world, _notified(world, answer.headers["location"]), client)
+        assert_valid(document)
+        assert f"/RetailCustomer/{rcid}/".encode() in document
+
+
+def test_the_sample_data_needs_a_client_access_token(
+    world: EspiWorld, home: dict[str, Any]
+) -> None:
+    answer = world.get(f"{ESPI}/DownloadSampleData", world.client_token())
+    assert answer.status_code == 200
+    assert entries(parse(answer.content), "IntervalBlock")
+    assert world.get(f"{ESPI}/DownloadSampleData", home).status_code == 403

@@ -2,6 +2,7 @@
 FB 44; DIGEST §5, API_TABLE).
 
 - `GET ReadServiceStatus` (client_access_token or access_token): the bare `espi:ServiceStatus`.
+- `GET DownloadSampleData` (client_access_token): PG&E's connectivity test, a fixed sample feed.
 - `GET|PUT|DELETE ApplicationInformation/{id}` (registration_access_token): the third party's
   registration; PUT changes what it may change (redirect URIs, notification URI, software
   version), DELETE ends the registration (the Client Object is disabled and every token stops).
@@ -16,6 +17,7 @@ Ids that are not the caller's are 404, whether or not they exist.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -56,6 +58,7 @@ from gridshare.store.tables.grants import Grant, Token
 router = APIRouter(tags=["Green Button"])
 
 XML: Final = "application/atom+xml"
+SAMPLE: Final = Path(__file__).with_name("sample_data.xml")
 STATUS_OF_CLIENT: Final = {"sandbox": 1, "production": 2, "disabled": 4}
 """dataCustodianApplicationStatus: review, production, revoked."""
 EDITABLE: Final = ("redirect_uri", "thirdPartyNotifyUri", "software_version")
@@ -66,6 +69,13 @@ def read_service_status(
     _who: Annotated[Caller, Depends(requiring(CLIENT_ACCESS_TOKEN, ACCESS_TOKEN))],
 ) -> Response:
     return Response(service_status_document(), media_type="application/xml")
+
+
+@router.get(f"{urls.ESPI}/DownloadSampleData")
+def download_sample_data(_who: ClientCaller) -> Response:
+    """PG&E's connectivity test: a fixed sample feed, no customer's data (`sample_data.xml`, the
+    OpenESPI test fixture, Apache-2.0, GreenButtonAlliance/OpenESPI-GreenButton-Java)."""
+    return Response(SAMPLE.read_bytes(), media_type=XML)
 
 
 @router.get(f"{urls.ESPI}/ApplicationInformation/{{application_id}}")

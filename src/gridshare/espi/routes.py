@@ -44,7 +44,7 @@ from gridshare.espi.auth import (
 )
 from gridshare.espi.query import Query, QueryError
 from gridshare.grants.espi_notices import notify
-from gridshare.grants.espi_scope import parse
+from gridshare.grants.espi_scope import EspiScope, parse
 from gridshare.grants.tokens import grant_gives_access
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.db import utcnow
@@ -144,6 +144,9 @@ def batch_usage_point(
     )
 
 
+BulkEntries = Callable[[Session, Grant, EspiScope], Iterable[atom.Entry]]
+
+
 @router.get(f"{ESPI}/Batch/Bulk/{{bulk_id}}")
 def batch_bulk(
     bulk_id: str,
@@ -153,44 +156,52 @@ def batch_bulk(
     who: ClientCaller,
     query: QueryDep,
 ) -> Response:
-    """Every active authorization of the third party (FB 35): 202 and a notification, then the
-    feed when the notified URI (with its `correlationID`) is fetched."""
-    if bulk_id != who.party.bulk_id(who.client.client_id):
-        raise _not_found("Bulk", bulk_id)
-    correlation = request.query_params.get(CORRELATION)
-    if correlation is None:
-        return _accepted(request, session, settings, who, f"bulk:{bulk_id}")
-    try:
-        uuid.UUID(correlation)
-    except ValueError as error:
-        raise OAuthError("invalid_request", f"{CORRELATION} must be a UUID") from error
+    """Every active authorization's usage (FB 35)."""
     now = utcnow()
-    grants = [
-        g
-        for g in session.scalars(
-            select(Grant)
-            .where(Grant.client_id == who.client.client_id, Grant.espi_scope.is_not(None))
-            .order_by(Grant.created, Grant.grant_id)
+
+    def usage(s: Session, grant: Grant, scope: EspiScope) -> Iterable[atom.Entry]:
+        return subscription.batch_subscription(
+            s,
+            settings,
+            grant_access(s, settings, grant),
+            grant.grant_id,
+            scope.blocks,
+            scope.history_start(now),
+            query,
+            intervals=scope.interval_durations,
         )
-        if grant_gives_access(g, now)
-    ]
 
-    def entries(s: Session) -> Iterable[atom.Entry]:
-        for grant in grants:
-            assert grant.espi_scope is not None
-            parsed = parse(grant.espi_scope)
-            yield from subscription.batch_subscription(
-                s,
-                settings,
-                grant_access(s, settings, grant),
-                grant.grant_id,
-                parsed.blocks,
-                parsed.history_start(now),
-                query,
-                intervals=parsed.interval_durations,
-            )
+    return _bulk(request, session, settings, who, bulk_id, "Green Button Bulk", usage)
 
-    return _feed(request, settings, "Green Button Bulk", entries, DOWNLOAD)
+
+@router.get(f"{ESPI}/Batch/BulkRetailCustomerInfo/{{bulk_id}}")
+def batch_bulk_retail_customers(
+    bulk_id: str, request: Request, session: SessionDep, settings: SettingsDep, who: ClientCaller
+) -> Response:
+    """PG&E: every authorization's retail customer information (FB 47 shape)."""
+
+    def customers(s: Session, grant: Grant, scope: EspiScope) -> Iterable[atom.Entry]:
+        if not scope.has(51):
+            return ()
+        access = grant_access(s, settings, grant)
+        return retail.batch_retail_customer(s, settings, access, grant.grant_id, scope.blocks)
+
+    return _bulk(request, session, settings, who, bulk_id, "Retail customers", customers)
+
+
+@router.get(f"{ESPI}/Batch/BulkRetailDRPrgInfo/{{bulk_id}}")
+def batch_bulk_dr_enrollment(
+    bulk_id: str, request: Request, session: SessionDep, settings: SettingsDep, who: ClientCaller
+) -> Response:
+    """PG&E: every authorization's demand-response enrollment."""
+
+    def enrollments(s: Session, grant: Grant, scope: EspiScope) -> Iterable[atom.Entry]:
+        if not scope.has(51) or not scope.has(56):
+            return ()
+        access = grant_access(s, settings, grant)
+        return retail.dr_enrollments(s, settings, access, grant.grant_id, scope.blocks)
+
+    return _bulk(request, session, settings, who, bulk_id, "DR enrollment", enrollments)
 
 
 @router.get(f"{ESPI}/Batch/RetailCustomer/{{rcid}}")
@@ -480,6 +491,45 @@ def _entry(request: Request, make: Callable[[Session], atom.Entry]) -> Response:
         except retail.OutOfScope as error:
             raise wrong_class(str(error)) from error
         return Response(atom.entry_document(entry), media_type=XML)
+
+
+def _bulk(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    who: Caller,
+    bulk_id: str,
+    title: str,
+    per_grant: BulkEntries,
+) -> Response:
+    """A third party's bulk feed over all its active authorizations (FB 35, PG&E): without a
+    `correlationID`, 202 and a notification naming the URI to fetch; with one, the feed."""
+    if bulk_id != who.party.bulk_id(who.client.client_id):
+        raise _not_found("Bulk", bulk_id)
+    correlation = request.query_params.get(CORRELATION)
+    if correlation is None:
+        return _accepted(request, session, settings, who, f"bulk:{bulk_id}")
+    try:
+        uuid.UUID(correlation)
+    except ValueError as error:
+        raise OAuthError("invalid_request", f"{CORRELATION} must be a UUID") from error
+    now = utcnow()
+    grants = [
+        g
+        for g in session.scalars(
+            select(Grant)
+            .where(Grant.client_id == who.client.client_id, Grant.espi_scope.is_not(None))
+            .order_by(Grant.created, Grant.grant_id)
+        )
+        if grant_gives_access(g, now)
+    ]
+
+    def entries(s: Session) -> Iterable[atom.Entry]:
+        for grant in grants:
+            assert grant.espi_scope is not None
+            yield from per_grant(s, grant, parse(grant.espi_scope))
+
+    return _feed(request, settings, title, entries, DOWNLOAD)
 
 
 def _not_found(kind: str, resource_id: str) -> OAuthError:
