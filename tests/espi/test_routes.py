@@ -218,6 +218,9 @@ def test_retail_customer_needs_its_blocks(world: EspiWorld, home: dict[str, Any]
     assert_valid(_get(world, link(customers[0], "self"), retail))
     assert_valid(_get(world, f"{ESPI}/Batch/RetailDRPrgInfo/{rcid}", retail))
     assert world.get(f"{ESPI}/RetailCustomer/{rcid}/Customer/nobody", retail).status_code == 404
+    itself = _get(world, f"{ESPI}/RetailCustomer/{rcid}", retail)
+    assert_valid(itself)
+    assert len(entries(parse(itself))) == 1
 
 
 @pytest.mark.req("ESPI-FB-32")

@@ -233,6 +233,14 @@ def batch_dr_enrollment(
     )
 
 
+@router.get(f"{ESPI}/RetailCustomer/{{rcid}}")
+def retail_customer(
+    rcid: str, request: Request, session: SessionDep, settings: SettingsDep, who: CustomerCaller
+) -> Response:
+    """FB 50: the RetailCustomer itself, as the feed of its Customer entries."""
+    return retail_customer_tree(rcid, "Customer", request, session, settings, who)
+
+
 @router.get(f"{ESPI}/RetailCustomer/{{rcid}}/{{path:path}}")
 def retail_customer_tree(
     rcid: str,
