@@ -142,11 +142,13 @@ def test_every_kind_of_entry_validates_alone(
     settings = demo.settings
     with session_factory(demo.engine)() as session:
         made = [
-            subscription.usage_point_entry(session, *args, point),
-            subscription.meter_reading_entry(session, *args, point, reading),
-            subscription.interval_block_entry(session, *args, point, reading, block),
-            subscription.usage_summary_entry(session, *args, point, section),
-            subscription.reading_type_entry(session, *args, _id(rt_href)),
+            subscription.Subscription.open(session, *args).usage_point_member(point),
+            subscription.Subscription.open(session, *args).meter_reading_member(point, reading),
+            subscription.Subscription.open(session, *args).interval_block_member(
+                point, reading, block
+            ),
+            subscription.Subscription.open(session, *args).usage_summary_member(point, section),
+            subscription.Subscription.open(session, *args).reading_type_member(_id(rt_href)),
             subscription.local_time_parameters_entry(settings, _id(xc.link(ltp_href, "self"))),
         ]
     by_self = {xc.link(e, "self"): e for e in xc.entries(tree)}
@@ -335,7 +337,9 @@ def test_no_customer_sees_another_customers_usage(
     with session_factory(demo.engine)() as session:
         for point in sorted(others):
             with pytest.raises(NotFound) as refused:
-                subscription.usage_point_entry(session, *_reader_args(demo, home), point)
+                subscription.Subscription.open(
+                    session, *_reader_args(demo, home)
+                ).usage_point_member(point)
             assert str(refused.value) == str(NotFound("UsagePoint", point))
 
 
@@ -407,9 +411,9 @@ def _blocks(demo: SmallDemo, who: Subscriber, point: str, reading: str, query: Q
     with session_factory(demo.engine)() as session:
         return [
             e.atom_id
-            for e in subscription.interval_blocks(
-                session, *_reader_args(demo, who), query, point, reading
-            )
+            for e in subscription.Subscription.open(
+                session, *_reader_args(demo, who)
+            ).interval_blocks(query, point, reading)
         ]
 
 
@@ -429,7 +433,9 @@ def test_published_min_and_max_keep_the_blocks_inside_them(
     point, reading = _first_reading(demo, who)
     with session_factory(demo.engine)() as session:
         every = list(
-            subscription.interval_blocks(session, *_reader_args(demo, who), Query(), point, reading)
+            subscription.Subscription.open(session, *_reader_args(demo, who)).interval_blocks(
+                Query(), point, reading
+            )
         )
     n = len(every)
     assert n > 20
@@ -481,8 +487,8 @@ def test_updated_filters_select_blocks_and_summaries_by_their_changes(
     assert xc.entries(tree, "UsagePoint") and xc.entries(tree, "LocalTimeParameters")
     with session_factory(demo.engine)() as session:
         points = list(
-            subscription.usage_points(
-                session, *_reader_args(demo, who), Query.parse({"updated-min": later})
+            subscription.Subscription.open(session, *_reader_args(demo, who)).usage_points(
+                Query.parse({"updated-min": later})
             )
         )
     assert points == []
@@ -512,10 +518,16 @@ def test_a_one_usage_point_batch_and_the_collections_agree_with_the_batch(
     ] == [xc.link(e, "self") for e in mine]
     args = _reader_args(demo, who)
     with session_factory(demo.engine)() as session:
-        readings = list(subscription.meter_readings(session, *args, Query(), point))
-        summaries = list(subscription.usage_summaries(session, *args, Query(), point))
-        types = list(subscription.reading_types(session, *args, Query()))
-        quality = list(subscription.power_quality_summaries(session, *args, Query(), point))
+        readings = list(
+            subscription.Subscription.open(session, *args).meter_readings(Query(), point)
+        )
+        summaries = list(
+            subscription.Subscription.open(session, *args).usage_summaries(Query(), point)
+        )
+        types = list(subscription.Subscription.open(session, *args).reading_types(Query()))
+        quality = list(
+            subscription.Subscription.open(session, *args).power_quality_summaries(Query(), point)
+        )
         ltps = list(subscription.local_time_parameters(demo.settings, Query()))
     assert {e.atom_id for e in readings} == {
         e.findtext("atom:id", namespaces=xc.NS)
@@ -538,24 +550,42 @@ def test_unreached_ids_are_not_found(demo: SmallDemo, subscribe: Callable[..., S
     point, reading = _first_reading(demo, who)
     args = _reader_args(demo, who)
     with session_factory(demo.engine)() as session:
-        block = next(subscription.interval_blocks(session, *args, Query(), point, reading))
+        block = next(
+            subscription.Subscription.open(session, *args).interval_blocks(Query(), point, reading)
+        )
         block_id = _id(next(link.href for link in block.links if link.rel == "self"))
         outside = str(int(block_id) - 30 * 86400)
         calls: list[Callable[[], object]] = [
-            lambda: subscription.usage_point_entry(session, *args, "sp_nope"),
-            lambda: subscription.meter_readings(session, *args, Query(), "sp_nope"),
-            lambda: subscription.meter_reading_entry(session, *args, point, "0" * 16),
-            lambda: subscription.interval_blocks(session, *args, Query(), point, "x"),
-            lambda: subscription.interval_block_entry(session, *args, point, reading, outside),
-            lambda: subscription.interval_block_entry(session, *args, point, reading, "-1"),
-            lambda: subscription.usage_summary_entry(session, *args, point, "sec_nope"),
-            lambda: subscription.power_quality_summary_entry(session, *args, point, "1"),
-            lambda: subscription.reading_type_entry(session, *args, "0" * 16),
+            lambda: subscription.Subscription.open(session, *args).usage_point_member("sp_nope"),
+            lambda: subscription.Subscription.open(session, *args).meter_readings(
+                Query(), "sp_nope"
+            ),
+            lambda: subscription.Subscription.open(session, *args).meter_reading_member(
+                point, "0" * 16
+            ),
+            lambda: subscription.Subscription.open(session, *args).interval_blocks(
+                Query(), point, "x"
+            ),
+            lambda: subscription.Subscription.open(session, *args).interval_block_member(
+                point, reading, outside
+            ),
+            lambda: subscription.Subscription.open(session, *args).interval_block_member(
+                point, reading, "-1"
+            ),
+            lambda: subscription.Subscription.open(session, *args).usage_summary_member(
+                point, "sec_nope"
+            ),
+            lambda: subscription.Subscription.open(session, *args).power_quality_summary_member(
+                point, "1"
+            ),
+            lambda: subscription.Subscription.open(session, *args).reading_type_member("0" * 16),
             lambda: subscription.local_time_parameters_entry(demo.settings, "0" * 16),
-            lambda: subscription.batch_subscription(session, *args, Query(), "sp_nope"),
+            lambda: subscription.Subscription.open(session, *args).batch_feed(Query(), "sp_nope"),
         ]
         for call in calls:
             with pytest.raises(NotFound):
                 call()
-        found = subscription.interval_block_entry(session, *args, point, reading, block_id)
+        found = subscription.Subscription.open(session, *args).interval_block_member(
+            point, reading, block_id
+        )
         assert atom.entry_document(found) == atom.entry_document(block)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from gridshare.espi import atom, hrefs
 from gridshare.espi.query import Query
 from gridshare.espi.resources.meter_reading import meter_reading_id
-from gridshare.espi.subscription import batch_subscription
+from gridshare.espi.subscription import Subscription
 from gridshare.grants.access import Access, access_for
 from gridshare.grants.clients import register
 from gridshare.grants.grants import create_grant
@@ -137,16 +137,9 @@ def batch(
     usage_point_id: str | None = None,
 ) -> bytes:
     with session_factory(demo.engine)() as session:
-        entries = batch_subscription(
-            session,
-            demo.settings,
-            who.access,
-            who.grant_id,
-            blocks,
-            history_start,
-            query or Query(),
-            usage_point_id,
-        )
+        entries = Subscription.open(
+            session, demo.settings, who.access, who.grant_id, blocks, history_start
+        ).batch_feed(query or Query(), usage_point_id)
         return feed_of(demo, entries, who.grant_id)
 
 

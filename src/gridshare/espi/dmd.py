@@ -108,9 +108,9 @@ def download(request: Request, session: SessionDep, settings: SettingsDep) -> Re
             reader, catalogue, login.customer_id, tz, consent_scope_ids(catalogue)[0]
         )
         own_id = "dmd" + hashlib.blake2b(login.customer_id.encode(), digest_size=8).hexdigest()
-        entries = subscription.batch_subscription(
-            reader, settings, access, own_id, BLOCKS, None, window
-        )
+        entries = subscription.Subscription.open(
+            reader, settings, access, own_id, BLOCKS, None
+        ).batch_feed(window)
     except BaseException:
         reader.close()
         raise

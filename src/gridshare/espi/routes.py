@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -58,7 +58,6 @@ CORRELATION: Final = "correlationID"
 SUMMARY_NAMES: Final = ("UsageSummary", "ElectricPowerUsageSummary")
 ESPI = urls.ESPI
 Entries = Callable[[Session], Iterable[atom.Entry]]
-T = TypeVar("T")
 
 
 def query_of(request: Request) -> Query:
@@ -85,18 +84,17 @@ class Reading:
         self.history_start = scope.history_start(utcnow())
         self.intervals = scope.interval_durations
 
-    def call(self, reader: Callable[..., T], session: Session, *rest: object) -> T:
-        """`reader` (an `espi.subscription` reader) for this Subscription: its Access, function
-        blocks, HistoryLength and IntervalDuration."""
-        return reader(
+    def open(self, session: Session) -> subscription.Subscription:
+        """The Subscription's readers on `session`: its Access, function blocks, HistoryLength
+        and IntervalDuration."""
+        return subscription.Subscription.open(
             session,
             self.settings,
             self.access,
             self.subscription_id,
             self.blocks,
             self.history_start,
-            *rest,
-            intervals=self.intervals,
+            self.intervals,
         )
 
 
@@ -126,7 +124,7 @@ def batch_subscription(
         request,
         reading.settings,
         "Green Button Subscription",
-        lambda s: reading.call(subscription.batch_subscription, s, query),
+        lambda s: reading.open(s).batch_feed(query),
         DOWNLOAD,
     )
 
@@ -139,7 +137,7 @@ def batch_usage_point(
         request,
         reading.settings,
         "Green Button UsagePoint",
-        lambda s: reading.call(subscription.batch_subscription, s, query, upid),
+        lambda s: reading.open(s).batch_feed(query, upid),
         DOWNLOAD,
     )
 
@@ -160,16 +158,15 @@ def batch_bulk(
     now = utcnow()
 
     def usage(s: Session, grant: Grant, scope: EspiScope) -> Iterable[atom.Entry]:
-        return subscription.batch_subscription(
+        return subscription.Subscription.open(
             s,
             settings,
             grant_access(s, settings, grant),
             grant.grant_id,
             scope.blocks,
             scope.history_start(now),
-            query,
-            intervals=scope.interval_durations,
-        )
+            scope.interval_durations,
+        ).batch_feed(query)
 
     return _bulk(request, session, settings, who, bulk_id, "Green Button Bulk", usage)
 
@@ -282,7 +279,7 @@ def usage_points(request: Request, reading: ReadingDep, query: QueryDep) -> Resp
         request,
         reading.settings,
         "UsagePoint",
-        lambda s: reading.call(subscription.usage_points, s, query),
+        lambda s: reading.open(s).usage_points(query),
     )
 
 
@@ -290,7 +287,7 @@ def usage_points(request: Request, reading: ReadingDep, query: QueryDep) -> Resp
 def usage_point(request: Request, upid: str, reading: ReadingDep) -> Response:
     return _entry(
         request,
-        lambda s: reading.call(subscription.usage_point_entry, s, upid),
+        lambda s: reading.open(s).usage_point_member(upid),
     )
 
 
@@ -300,7 +297,7 @@ def meter_readings(upid: str, request: Request, reading: ReadingDep, query: Quer
         request,
         reading.settings,
         "MeterReading",
-        lambda s: reading.call(subscription.meter_readings, s, query, upid),
+        lambda s: reading.open(s).meter_readings(query, upid),
     )
 
 
@@ -308,7 +305,7 @@ def meter_readings(upid: str, request: Request, reading: ReadingDep, query: Quer
 def meter_reading(request: Request, upid: str, mrid: str, reading: ReadingDep) -> Response:
     return _entry(
         request,
-        lambda s: reading.call(subscription.meter_reading_entry, s, upid, mrid),
+        lambda s: reading.open(s).meter_reading_member(upid, mrid),
     )
 
 
@@ -320,7 +317,7 @@ def interval_blocks(
         request,
         reading.settings,
         "IntervalBlock",
-        lambda s: reading.call(subscription.interval_blocks, s, query, upid, mrid),
+        lambda s: reading.open(s).interval_blocks(query, upid, mrid),
     )
 
 
@@ -330,7 +327,7 @@ def interval_block(
 ) -> Response:
     return _entry(
         request,
-        lambda s: reading.call(subscription.interval_block_entry, s, upid, mrid, ibid),
+        lambda s: reading.open(s).interval_block_member(upid, mrid, ibid),
     )
 
 
@@ -342,7 +339,7 @@ def _summary_routes(name: str) -> None:
             request,
             reading.settings,
             name,
-            lambda s: reading.call(subscription.usage_summaries, s, query, upid),
+            lambda s: reading.open(s).usage_summaries(query, upid),
         )
 
     @router.get(f"{SUB}/{{upid}}/{name}/{{summary_id}}", name=f"{name}_member")
@@ -350,7 +347,7 @@ def _summary_routes(name: str) -> None:
         _need_summaries(reading)
         return _entry(
             request,
-            lambda s: reading.call(subscription.usage_summary_entry, s, upid, summary_id),
+            lambda s: reading.open(s).usage_summary_member(upid, summary_id),
         )
 
 
@@ -366,7 +363,7 @@ def quality_summaries(
         request,
         reading.settings,
         "ElectricPowerQualitySummary",
-        lambda s: reading.call(subscription.power_quality_summaries, s, query, upid),
+        lambda s: reading.open(s).power_quality_summaries(query, upid),
     )
 
 
@@ -374,7 +371,7 @@ def quality_summaries(
 def quality_summary(request: Request, upid: str, qid: str, reading: ReadingDep) -> Response:
     return _entry(
         request,
-        lambda s: reading.call(subscription.power_quality_summary_entry, s, upid, qid),
+        lambda s: reading.open(s).power_quality_summary_member(upid, qid),
     )
 
 
@@ -391,7 +388,7 @@ def reading_types(
         request,
         settings,
         "ReadingType",
-        lambda s: reading.call(subscription.reading_types, s, query),
+        lambda s: reading.open(s).reading_types(query),
     )
 
 
@@ -402,7 +399,7 @@ def reading_type(
     reading = Reading(session, settings, who, who.subscription_id)
     return _entry(
         request,
-        lambda s: reading.call(subscription.reading_type_entry, s, rtid),
+        lambda s: reading.open(s).reading_type_member(rtid),
     )
 
 

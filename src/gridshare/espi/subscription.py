@@ -8,7 +8,9 @@ UsagePoints and MeterReadings are worked out when the reader is called (so an un
 `NotFound` before anything is written), the IntervalBlocks are read in batches of `BATCH` blocks as
 the entries are written, never a year at once.
 
-- `batch_subscription`: per UsagePoint, the UsagePoint, then each MeterReading followed by its
+`Subscription.open` works out the UsagePoints and MeterReadings once; its readers are methods.
+
+- `batch_feed`: per UsagePoint, the UsagePoint, then each MeterReading followed by its
   ReadingType (once per feed) and its IntervalBlocks, then the UsageSummaries; the
   LocalTimeParameters once, after the first UsagePoint. The query's time filters select
   IntervalBlocks and UsageSummaries; the UsagePoints and the LocalTimeParameters are always
@@ -17,8 +19,9 @@ the entries are written, never a year at once.
   MeterReading to come with its data), so the feed's link graph stays whole. `start-index`,
   `max-results` and `depth` then page the whole entry sequence.
 - Collection readers (`usage_points`, `meter_readings`, `interval_blocks`, `usage_summaries`,
-  `power_quality_summaries`, `reading_types`, `local_time_parameters`) filter their entries with
-  the query (`espi.query`) and page them; member readers return one entry.
+  `power_quality_summaries`, `reading_types`, and the module's `local_time_parameters`) filter
+  their entries with the query (`espi.query`) and page them; member readers (`usage_point_member`,
+  `meter_reading_member`, ...) return one entry.
 - `intervals` (the scope's IntervalDuration, seconds) limits the interval channels published to
   those lengths; read-period channels (monthly reads) are not interval data and stay.
 - `NotFound` is raised for any id the Subscription does not reach, whether or not it exists for
@@ -79,253 +82,6 @@ class NotFound(LookupError):
 # --- the readers ---------------------------------------------------------------------------------
 
 
-def batch_subscription(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    query: Query,
-    usage_point_id: str | None = None,
-    intervals: Collection[int] = (),
-) -> Iterator[atom.Entry]:
-    """`Batch/Subscription/{id}` (or `.../UsagePoint/{upid}`, one UsagePoint): module docstring."""
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    points = reader.model.points if usage_point_id is None else (reader.point(usage_point_id),)
-    return query.page(reader.batch(points, query))
-
-
-def usage_points(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    query: Query,
-    intervals: Collection[int] = (),
-) -> Iterator[atom.Entry]:
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    kept = (p for p in reader.model.points if query.keeps(p.published, p.updated))
-    return query.page(reader.point_entry(p) for p in kept)
-
-
-def usage_point_entry(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    usage_point_id: str,
-    intervals: Collection[int] = (),
-) -> atom.Entry:
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    return reader.point_entry(reader.point(usage_point_id))
-
-
-def meter_readings(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    query: Query,
-    usage_point_id: str,
-    intervals: Collection[int] = (),
-) -> Iterator[atom.Entry]:
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    point = reader.point(usage_point_id)
-    kept = (r for r in point.readings if query.keeps(r.channel.created, r.channel.created))
-    return query.page(reader.reading_entry(point, r) for r in kept)
-
-
-def meter_reading_entry(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    usage_point_id: str,
-    meter_reading_id: str,
-    intervals: Collection[int] = (),
-) -> atom.Entry:
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    point, reading = reader.reading(usage_point_id, meter_reading_id)
-    return reader.reading_entry(point, reading)
-
-
-def interval_blocks(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    query: Query,
-    usage_point_id: str,
-    meter_reading_id: str,
-    intervals: Collection[int] = (),
-) -> Iterator[atom.Entry]:
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    point, reading = reader.reading(usage_point_id, meter_reading_id)
-    return query.page(reader.block_entries(point, reading, query))
-
-
-def interval_block_entry(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    usage_point_id: str,
-    meter_reading_id: str,
-    block_id: str,
-    intervals: Collection[int] = (),
-) -> atom.Entry:
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    point, reading = reader.reading(usage_point_id, meter_reading_id)
-    if not block_id.isdigit() or len(block_id) > 12:
-        raise NotFound(interval_block.NAME, block_id)
-    start = datetime.fromtimestamp(int(block_id), UTC)
-    found = next(reader.block_entries(point, reading, Query(), start), None)
-    if found is None:
-        raise NotFound(interval_block.NAME, block_id)
-    return found
-
-
-def usage_summaries(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    query: Query,
-    usage_point_id: str,
-    intervals: Collection[int] = (),
-) -> Iterator[atom.Entry]:
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    return query.page(reader.summary_entries(reader.point(usage_point_id), query))
-
-
-def usage_summary_entry(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    usage_point_id: str,
-    summary_id: str,
-    intervals: Collection[int] = (),
-) -> atom.Entry:
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    point = reader.point(usage_point_id)
-    for summary in reader.summaries(point):
-        if summary.section_id == summary_id:
-            return usage_summary.entry(reader.paths, point.id, summary)
-    raise NotFound(usage_summary.NAME, summary_id)
-
-
-def power_quality_summaries(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    query: Query,
-    usage_point_id: str,
-    intervals: Collection[int] = (),
-) -> Iterator[atom.Entry]:
-    """Always empty for a UsagePoint of the Subscription (`resources.power_quality`)."""
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    reader.point(usage_point_id)
-    return query.page(iter(()))
-
-
-def power_quality_summary_entry(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    usage_point_id: str,
-    summary_id: str,
-    intervals: Collection[int] = (),
-) -> atom.Entry:
-    """Never found: we hold no power quality data (`resources.power_quality`)."""
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    reader.point(usage_point_id)
-    raise NotFound(power_quality.NAME, summary_id)
-
-
-def reading_types(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    query: Query,
-    intervals: Collection[int] = (),
-) -> Iterator[atom.Entry]:
-    """The ReadingTypes of the Subscription's MeterReadings."""
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    types = reader.model.reading_types.values()
-    kept = (t for t in types if query.keeps(t.published, t.updated))
-    return query.page(reader.reading_type_entry(t) for t in kept)
-
-
-def reading_type_entry(
-    session: Session,
-    settings: Settings,
-    access: Access,
-    subscription_id: str,
-    blocks: Collection[int],
-    history_start: datetime | None,
-    reading_type_id: str,
-    intervals: Collection[int] = (),
-) -> atom.Entry:
-    reader = _Reader.open(
-        session, settings, access, subscription_id, blocks, history_start, intervals
-    )
-    found = reader.model.reading_types.get(reading_type_id)
-    if found is None:
-        raise NotFound(reading_type.NAME, reading_type_id)
-    return reader.reading_type_entry(found)
-
-
 def local_time_parameters(settings: Settings, query: Query) -> Iterator[atom.Entry]:
     """The server's one LocalTimeParameters (no customer data: no Access needed)."""
     parameters = _local_time(settings)
@@ -344,11 +100,11 @@ def _local_time(settings: Settings) -> local_time.LocalTime:
     return local_time.local_time(settings.timezone, utcnow().year)
 
 
-# --- writing entries -----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class _Reader:
+class Subscription:
+    """One Subscription's readers, opened once per request: what its Access reaches, limited by
+    its function blocks, HistoryLength start and IntervalDuration lengths."""
+
     session: Session
     settings: Settings
     access: Access
@@ -368,7 +124,7 @@ class _Reader:
         blocks: Collection[int],
         history_start: datetime | None,
         intervals: Collection[int] = (),
-    ) -> _Reader:
+    ) -> Subscription:
         model = load(session, settings.tz, access, blocks, history_start, intervals)
         return cls(
             session,
@@ -380,6 +136,81 @@ class _Reader:
             model,
             _local_time(settings),
         )
+
+    # --- the readers (module docstring) ---------------------------------------------------
+
+    def batch_feed(self, query: Query, usage_point_id: str | None = None) -> Iterator[atom.Entry]:
+        """`Batch/Subscription/{id}` (or `.../UsagePoint/{upid}`, one UsagePoint)."""
+        points = self.model.points if usage_point_id is None else (self.point(usage_point_id),)
+        return query.page(self.batch(points, query))
+
+    def usage_points(self, query: Query) -> Iterator[atom.Entry]:
+        kept = (p for p in self.model.points if query.keeps(p.published, p.updated))
+        return query.page(self.point_entry(p) for p in kept)
+
+    def usage_point_member(self, usage_point_id: str) -> atom.Entry:
+        return self.point_entry(self.point(usage_point_id))
+
+    def meter_readings(self, query: Query, usage_point_id: str) -> Iterator[atom.Entry]:
+        point = self.point(usage_point_id)
+        kept = (r for r in point.readings if query.keeps(r.channel.created, r.channel.created))
+        return query.page(self.reading_entry(point, r) for r in kept)
+
+    def meter_reading_member(self, usage_point_id: str, meter_reading_id: str) -> atom.Entry:
+        point, reading = self.reading(usage_point_id, meter_reading_id)
+        return self.reading_entry(point, reading)
+
+    def interval_blocks(
+        self, query: Query, usage_point_id: str, meter_reading_id: str
+    ) -> Iterator[atom.Entry]:
+        point, reading = self.reading(usage_point_id, meter_reading_id)
+        return query.page(self.block_entries(point, reading, query))
+
+    def interval_block_member(
+        self, usage_point_id: str, meter_reading_id: str, block_id: str
+    ) -> atom.Entry:
+        point, reading = self.reading(usage_point_id, meter_reading_id)
+        if not block_id.isdigit() or len(block_id) > 12:
+            raise NotFound(interval_block.NAME, block_id)
+        start = datetime.fromtimestamp(int(block_id), UTC)
+        found = next(self.block_entries(point, reading, Query(), start), None)
+        if found is None:
+            raise NotFound(interval_block.NAME, block_id)
+        return found
+
+    def usage_summaries(self, query: Query, usage_point_id: str) -> Iterator[atom.Entry]:
+        return query.page(self.summary_entries(self.point(usage_point_id), query))
+
+    def usage_summary_member(self, usage_point_id: str, summary_id: str) -> atom.Entry:
+        point = self.point(usage_point_id)
+        for summary in self.summaries(point):
+            if summary.section_id == summary_id:
+                return usage_summary.entry(self.paths, point.id, summary)
+        raise NotFound(usage_summary.NAME, summary_id)
+
+    def power_quality_summaries(self, query: Query, usage_point_id: str) -> Iterator[atom.Entry]:
+        """Always empty for a UsagePoint of the Subscription (`resources.power_quality`)."""
+        self.point(usage_point_id)
+        return query.page(iter(()))
+
+    def power_quality_summary_member(self, usage_point_id: str, summary_id: str) -> atom.Entry:
+        """Never found: we hold no power quality data (`resources.power_quality`)."""
+        self.point(usage_point_id)
+        raise NotFound(power_quality.NAME, summary_id)
+
+    def reading_types(self, query: Query) -> Iterator[atom.Entry]:
+        """The ReadingTypes of the Subscription's MeterReadings."""
+        types = self.model.reading_types.values()
+        kept = (t for t in types if query.keeps(t.published, t.updated))
+        return query.page(self.reading_type_entry(t) for t in kept)
+
+    def reading_type_member(self, reading_type_id: str) -> atom.Entry:
+        found = self.model.reading_types.get(reading_type_id)
+        if found is None:
+            raise NotFound(reading_type.NAME, reading_type_id)
+        return self.reading_type_entry(found)
+
+    # --- building blocks -------------------------------------------------------------------
 
     def point(self, usage_point_id: str) -> Point:
         found = self.model.point(usage_point_id)
