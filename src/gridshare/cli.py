@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -248,18 +248,7 @@ def import_usage(
     settings = _settings(data_dir=data_dir)
     engine = make_engine(settings.sqlalchemy_url)
     _require_schema(engine)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
-
-        def advance(done_bytes: int) -> None:
-            progress.update(task, completed=done_bytes)
-
+    with _importing(file) as (progress, advance):
         try:
             report = import_usage_csv(engine, settings, file, progress=advance)
         except UsageImportError as error:
@@ -295,18 +284,7 @@ def import_greenbutton(
     settings = _settings(data_dir=data_dir)
     engine = make_engine(settings.sqlalchemy_url)
     _require_schema(engine)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
-
-        def advance(done_bytes: int) -> None:
-            progress.update(task, completed=done_bytes)
-
+    with _importing(file) as (progress, advance):
         try:
             report = run_import(
                 engine,
@@ -330,6 +308,24 @@ def import_greenbutton(
     for problem in report.warnings:
         console.print(f"  [yellow]warning[/] {escape(str(problem))}", highlight=False)
     output.print(report.summary(), highlight=False, markup=False)
+
+
+@contextmanager
+def _importing(file: Path) -> Iterator[tuple[Progress, Callable[[int], None]]]:
+    """A progress bar over the bytes of `file` (on stderr) and the callback that moves it."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
+
+        def advance(done_bytes: int) -> None:
+            progress.update(task, completed=done_bytes)
+
+        yield progress, advance
 
 
 @contextmanager

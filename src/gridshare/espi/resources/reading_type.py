@@ -112,7 +112,8 @@ CURRENCIES: Final[Mapping[str, int]] = {
     "SEK": 752,
     "INR": 356,
 }
-"""The ISO 4217 numeric codes the schema's Currency lists; any other currency is 0 ("another")."""
+"""The ISO 4217 numeric codes espi.xsd's and customer.xsd's `Currency` list; any other currency is 0
+("another")."""
 _KIND_WORDS: Final = {ENERGY: "Energy", DEMAND: "Demand", VOLUME: "Volume"}
 _FLOW_WORDS: Final = {FORWARD: "delivered", REVERSE: "received", NET: "net"}
 

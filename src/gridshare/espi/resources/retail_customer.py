@@ -39,6 +39,7 @@ from lxml import etree
 
 from gridshare.config import Settings
 from gridshare.espi import atom, hrefs
+from gridshare.espi.resources import reading_type
 from gridshare.store.tables.accounts import Account, AccountContact
 from gridshare.store.tables.contracts import ServiceContract
 from gridshare.store.tables.customers import Customer
@@ -66,22 +67,6 @@ CHILDREN: Final[Mapping[str | None, tuple[str, ...]]] = {
 ENTRY_TYPE: Final = "cust-entry/{}"
 FEED_TYPE: Final = "cust-feed/{}"
 """Link types of the customer namespace's resources, as in the GBA 2025 customer sample."""
-CURRENCIES: Final[Mapping[str, int]] = {
-    "USD": 840,
-    "EUR": 978,
-    "AUD": 36,
-    "CAD": 124,
-    "CHF": 756,
-    "CNY": 156,
-    "DKK": 208,
-    "GBP": 826,
-    "JPY": 392,
-    "NOK": 578,
-    "RUB": 643,
-    "SEK": 752,
-    "INR": 356,
-}
-"""ISO 4217 numeric codes of the customer.xsd `Currency` enumeration."""
 ENROLLED: Final = "enrolled"
 UNENROLLED: Final = "unenrolled"
 ENROLLMENT_DATE: Final = "CUST_DR_PROGRAM_ENROLLMENT_DATE"
@@ -194,8 +179,8 @@ def agreement_element(
         element.append(_interval("validityInterval", contract.start, contract.end, tz))
     for participation, program in programs:
         element.append(demand_response_element(participation, program, tz))
-    if currency is not None and currency in CURRENCIES:
-        _add(element, "currency", CURRENCIES[currency])
+    if currency is not None and currency in reading_type.CURRENCIES:
+        _add(element, "currency", reading_type.CURRENCIES[currency])
     if numbers:
         _add(element, "agreementId", contract.contract_number)
     return element
