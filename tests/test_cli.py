@@ -256,3 +256,42 @@ def test_files_add_refuses_a_client_without_the_files_scope(
     assert bad_type.exit_code == 1
     assert db.scalars(select(ServerFile)).all() == []
     assert db.scalars(select(Grant)).all() == []
+
+
+def test_approving_a_green_button_third_party_keeps_its_client_id(
+    settings: Settings, engine: Engine, gridshare: CliRunnerCall
+) -> None:
+    """`gridshare clients approve` of a sandbox Green Button third party approves it in place
+    and tells it so (a BatchList naming its ApplicationInformation)."""
+    from gridshare.grants import espi_clients
+    from gridshare.grants.scopes import load_catalogue
+    from gridshare.store.db import session_factory
+    from gridshare.store.tables.clients import Client
+    from gridshare.store.tables.outbox import OutboxItem
+
+    with session_factory(engine)() as session:
+        made = espi_clients.register(
+            session,
+            settings,
+            load_catalogue(settings),
+            name="Pal",
+            redirect_uris=["https://pal.example/cb"],
+            notify_uri="https://pal.example/n",
+            scopes=["FB=1_3_4_5_14"],
+            software_id="pal",
+            software_version="1",
+            sandbox=True,
+        )
+        session.commit()
+        client_id = made.client.client_id
+    result = gridshare("clients", "approve", client_id)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == client_id
+    with session_factory(engine)() as session:
+        assert session.get_one(Client, client_id).status == "production"
+        [note] = session.scalars(
+            select(OutboxItem).where(OutboxItem.idempotency_key == f"espi:approved:{client_id}")
+        ).all()
+        assert espi_clients.application_uri(settings, client_id) in note.payload["text"]
+    again = gridshare("clients", "approve", client_id)
+    assert again.exit_code == 1 and "not a sandbox Green Button third party" in again.stderr

@@ -392,17 +392,30 @@ def clients_approve(
     client_id: Annotated[str, typer.Argument(help="The sandbox Client Object to approve.")],
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Approve a sandbox Client Object for production: prints the new production client_id."""
+    """Approve a sandbox Client Object for production: prints the new production client_id (a
+    Green Button third party is approved in place and keeps its client_id)."""
+    from gridshare.grants import espi_clients, espi_notices
     from gridshare.grants.clients import ApprovalError, approve_for_production
+    from gridshare.store.tables.clients import Client
 
     settings = _settings(data_dir=data_dir)
     try:
         with _transaction(settings) as session:
-            production = approve_for_production(session, settings, client_id)
-            new_id = production.client_id
-    except ApprovalError as error:
+            client = session.get(Client, client_id)
+            if client is not None and espi_clients.third_party(client) is not None:
+                # A Green Button third party is approved in place and told so (DIGEST §8).
+                espi_clients.approve(client)
+                uri = espi_clients.application_uri(settings, client_id)
+                espi_notices.notify(session, client, [uri], f"approved:{client_id}")
+                new_id = client_id
+            else:
+                new_id = approve_for_production(session, settings, client_id).client_id
+    except (ApprovalError, espi_clients.ThirdPartyError) as error:
         _fail(str(error))
-    console.print(f"{client_id} approved; its production Client Object is:")
+    if new_id == client_id:
+        console.print(f"{client_id} approved in place (a Green Button third party):")
+    else:
+        console.print(f"{client_id} approved; its production Client Object is:")
     output.print(new_id, highlight=False)
 
 
@@ -425,8 +438,8 @@ def greenbutton_register(
             "BlockDuration=daily;HistoryLength=34128000' (repeatable; the first is the default).",
         ),
     ],
-    software_id: Annotated[str, typer.Option("--software-id")] = "unspecified",
-    software_version: Annotated[str, typer.Option("--software-version")] = "unspecified",
+    software_id: Annotated[str | None, typer.Option("--software-id")] = None,
+    software_version: Annotated[str | None, typer.Option("--software-version")] = None,
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="For trying it with the sandbox test customers.")
     ] = False,
@@ -449,8 +462,8 @@ def greenbutton_register(
                 redirect_uris=redirect_uri,
                 notify_uri=notify_uri,
                 scopes=scope,
-                software_id=software_id,
-                software_version=software_version,
+                software_id=software_id or espi_clients.UNSPECIFIED,
+                software_version=software_version or espi_clients.UNSPECIFIED,
                 sandbox=sandbox,
             )
             client_id = made.client.client_id
@@ -460,7 +473,7 @@ def greenbutton_register(
         "client_id": client_id,
         "client_secret": made.client_secret,
         "registration_access_token": made.registration_access_token,
-        "application_information": settings.url(f"{urls.ESPI}/ApplicationInformation/{client_id}"),
+        "application_information": espi_clients.application_uri(settings, client_id),
         "authorization_endpoint": settings.url(urls.AUTHORIZE),
         "token_endpoint": settings.url(urls.TOKEN),
     }

@@ -137,3 +137,29 @@ def test_put_changes_the_notification_uri_and_delete_ends_the_registration(demo:
     client_token = world.client_token()
     assert world.http.delete(url, headers=headers).status_code == 200
     assert world.get(f"{ESPI}/ReadServiceStatus", client_token).status_code == 401
+
+
+@pytest.mark.req("ESPI-FB-44")
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (NOTIFY.encode(), b"http://tp.example/plain"),
+        (
+            b"<espi:software_version>1.0</espi:software_version>",
+            b"<espi:software_version>" + b"9" * 33 + b"</espi:software_version>",
+        ),
+    ],
+)
+def test_put_refuses_what_the_registration_could_not_hold(
+    world: EspiWorld, old: bytes, new: bytes
+) -> None:
+    url = f"{ESPI}/ApplicationInformation/{world.client_id}"
+    entry = world.get(url, world.registration_token).content
+    assert old in entry
+    answer = world.http.put(
+        url,
+        content=entry.replace(old, new),
+        headers={"Authorization": f"Bearer {world.registration_token}"},
+    )
+    assert answer.status_code == 400
+    assert world.get(url, world.registration_token).content == entry

@@ -47,7 +47,16 @@ from gridshare.espi.resources.authorization import (
 )
 from gridshare.espi.resources.service_status import service_status_document
 from gridshare.grants import tokens
-from gridshare.grants.espi_clients import CLIENT_ACCESS, CUSTOMER_ACCESS, ThirdParty, third_party
+from gridshare.grants.espi_clients import (
+    CLIENT_ACCESS,
+    CUSTOMER_ACCESS,
+    MAX_VERSION,
+    ThirdParty,
+    ThirdPartyError,
+    check_https,
+    check_length,
+    third_party,
+)
 from gridshare.grants.grants import access_ends, gives_access, revoke_grant
 from gridshare.grants.secrets import Sealer
 from gridshare.http import SessionDep, SettingsDep
@@ -99,6 +108,13 @@ async def put_application(
     Custodian's and are refused if they differ)."""
     _own_application(who, application_id)
     changes = _application_changes(await request.body())
+    try:
+        for uri in (*changes.get("redirect_uri", ()), *changes.get("thirdPartyNotifyUri", ())):
+            check_https(uri, settings)
+        for version in changes.get("software_version", ()):
+            check_length("software_version", version, MAX_VERSION)
+    except ThirdPartyError as error:
+        raise OAuthError("invalid_request", str(error)) from error
     extra = dict(who.client.extra)
     party = dict(extra["espi"])
     if "thirdPartyNotifyUri" in changes:
@@ -108,6 +124,7 @@ async def put_application(
     if "redirect_uri" in changes:
         who.client.redirect_uris = changes["redirect_uri"]
     who.client.extra = {**extra, "espi": party}
+    who.client.modified = utcnow()
     session.commit()
     entry = application_entry(settings, _application_view(session, settings, who))
     return Response(atom.entry_document(entry), media_type=XML)
@@ -209,6 +226,7 @@ def _application_view(session: Session, settings: Settings, who: Caller) -> Appl
             settings, "ApplicationInformation", client.client_id
         ),
         registration_access_token=who.token_value,
+        registration_endpoint=settings.url(urls.REGISTER),
     )
 
 

@@ -348,7 +348,8 @@ def _requested_scopes(catalogue: Catalogue, scope: Any) -> list[str]:
     scopes = list(dict.fromkeys((scope or "").split()))
     if CLIENT_ADMIN not in scopes:
         raise InvalidClientMetadata(
-            f"scope must include {CLIENT_ADMIN}: this server registers CDS clients only (§4.1)"
+            f"scope must include {CLIENT_ADMIN} (§4.1), or be Green Button scope strings (FB=...) "
+            "for a Green Button third party"
         )
     unknown = [s for s in scopes if catalogue.get(s) is None]
     if unknown:

@@ -7,6 +7,12 @@ Registration, so its authorizations are Grants beside the CDS ones (one consent 
 `refresh_token` with `client_secret_basic`, and `extra["espi"]` keeps what only ESPI has: the
 registered scope strings, the notification URI and the software id/version.
 
+Staff register a third party with `gridshare greenbutton register`; a third party registers itself
+(FB 36 "Dynamic registration") with an RFC 7591 request to `POST /oauth/register`
+(`oauth/registration.py`), which makes it here in `sandbox`. Either way its values must fit the
+ApplicationInformation it is published as (espi.xsd: client_name, software_id and each scope
+String256, software_version String32), and its ApplicationInformation is `application_uri`.
+
 Token classes (DIGEST §5), by `Token.kind`: a Customer's `access_token` has kind `espi` and is
 bound to the Grant; the `client_access_token` (`client_credentials`) has kind `client` and no
 Grant; the `registration_access_token` has kind `register` and reaches only the
@@ -23,6 +29,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from gridshare import urls
 from gridshare.config import Settings
 from gridshare.grants import tokens
 from gridshare.grants.clients import PRODUCTION, SANDBOX, new_credential
@@ -40,6 +47,12 @@ CLIENT_ACCESS: Final = "client"
 REGISTRATION_ACCESS: Final = "register"
 """Token kind of a registration_access_token."""
 GRANT_TYPES: Final = ["authorization_code", "client_credentials", "refresh_token"]
+UNSPECIFIED: Final = "unspecified"
+"""The software_id or software_version of a third party that did not give one."""
+MAX_TEXT: Final = 256
+"""The longest client_name, software_id and scope string (espi.xsd String256)."""
+MAX_VERSION: Final = 32
+"""The longest software_version (espi.xsd String32)."""
 
 
 class ThirdPartyError(ValueError):
@@ -114,14 +127,18 @@ def register(
     software_version: str,
     sandbox: bool = False,
 ) -> Registered:
-    """Register a third party; the caller commits. Staff register it, so it is `production`;
-    a `sandbox` one is authorized by the sandbox test customers only (docs/demo.md)."""
+    """Register a third party; the caller commits. Registered by staff it is `production`; a
+    `sandbox` one (a dynamic registration is one) is authorized only by the sandbox test
+    customers (docs/demo.md)."""
     if not name.strip():
         raise ThirdPartyError("the third party needs a name")
+    check_length("the name (client_name)", name.strip(), MAX_TEXT)
+    check_length("software_id", software_id, MAX_TEXT)
+    check_length("software_version", software_version, MAX_VERSION)
     if not redirect_uris:
         raise ThirdPartyError("give at least one redirect URI")
     for uri in (*redirect_uris, notify_uri):
-        _check_https(uri, settings)
+        check_https(uri, settings)
     if not scopes:
         raise ThirdPartyError("give at least one scope string, e.g. FB=1_3_4_5_13_14_15_39")
     for text in scopes:
@@ -129,6 +146,7 @@ def register(
             parse(text)
         except ScopeError as error:
             raise ThirdPartyError(f"scope {text!r}: {error}") from error
+        check_length(f"scope {text[:40]!r}...", text, MAX_TEXT)
     registration = Registration(id=new_id("r"), created=utcnow(), fields={})
     session.add(registration)
     session.flush()
@@ -172,7 +190,28 @@ def register(
     return Registered(client, secret, token.value)
 
 
-def _check_https(uri: str, settings: Settings) -> None:
+def approve(client: Client) -> None:
+    """Staff approve a sandbox third party for production, in place (its client_id, secret and
+    registration_access_token stay; its ApplicationInformation status becomes production)."""
+    if third_party(client) is None or client.status != SANDBOX:
+        raise ThirdPartyError(f"{client.client_id} is not a sandbox Green Button third party")
+    client.status = PRODUCTION
+    client.status_options = [PRODUCTION]
+    client.modified = utcnow()
+
+
+def application_uri(settings: Settings, client_id: str) -> str:
+    """The third party's ApplicationInformation (its RFC 7591 `registration_client_uri`, which its
+    registration_access_token reads, changes and deletes)."""
+    return settings.url(f"{urls.ESPI}/ApplicationInformation/{client_id}")
+
+
+def check_length(what: str, value: str, limit: int) -> None:
+    if not 0 < len(value) <= limit:
+        raise ThirdPartyError(f"{what} must be 1 to {limit} characters (ApplicationInformation)")
+
+
+def check_https(uri: str, settings: Settings) -> None:
     """Green Button URIs are https (DIGEST §8), except on a demo served over http://localhost."""
     parts = urlsplit(uri)
     local = parts.hostname in {"localhost", "127.0.0.1"} and settings.base_url.startswith("http:")
