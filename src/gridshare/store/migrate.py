@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -34,5 +35,12 @@ def is_current(engine: Engine) -> bool:
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+    # Alembic announces its dialect at INFO on every check: noise before every command's output.
+    announcer = logging.getLogger("alembic.runtime.migration")
+    level = announcer.level
+    announcer.setLevel(logging.WARNING)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision() == head
+    finally:
+        announcer.setLevel(level)
