@@ -27,7 +27,9 @@ SCOPE = (
     "FB=1_3_4_5_10_13_14_15_16_32_35_37_39;IntervalDuration=900_3600;BlockDuration=daily;"
     "HistoryLength=94608000"
 )
-RETAIL_SCOPE = "FB=1_3_4_5_13_14_32_46_50_51_55_56_58_60;IntervalDuration=900"
+RETAIL_SCOPE = (
+    "FB=1_3_4_5_13_14_32_46_50_51_55_56_58_60;IntervalDuration=900;HistoryLength=94608000"
+)
 
 
 @dataclass
