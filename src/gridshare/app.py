@@ -26,6 +26,7 @@ from gridshare.cds import (
 )
 from gridshare.config import Settings
 from gridshare.espi import admin as espi_admin
+from gridshare.espi import custodian as espi_custodian
 from gridshare.espi import dmd
 from gridshare.espi import routes as espi_routes
 from gridshare.grants.scopes import load_catalogue
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(usage_segments.router)
     app.include_router(espi_admin.router)
     app.include_router(espi_routes.router)
+    app.include_router(espi_custodian.router)
     for face in (
         authorize,
         par,

@@ -1,7 +1,7 @@
 """The operator's command line (Typer): demo, serve, worker, db upgrade, import usage and
 import greenbutton, and the client registrations: clients list/approve, messages send, files add,
 requests list/approve/reject (CDS-WG1-02), greenbutton register/notify (NAESB REQ.21 ESPI third
-parties)."""
+parties) and greenbutton custodian-token (the Data Custodian's own FB 33 token)."""
 
 from __future__ import annotations
 
@@ -502,6 +502,46 @@ def greenbutton_notify(
             session, settings, load_catalogue(settings), until - timedelta(hours=hours), until
         )
     output.print(f"{queued} notification(s) queued for delivery by the worker.")
+
+
+@greenbutton_app.command("custodian-token")
+def greenbutton_custodian_token(
+    hours: Annotated[
+        int, typer.Option("--hours", min=1, max=720, help="How long the token lasts.")
+    ] = 8,
+    upload: Annotated[
+        bool,
+        typer.Option(
+            "--upload", help="An upload_access_token: it may only upload Green Button files."
+        ),
+    ] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Issue a datacustodian_access_token for the Data Custodian's management REST (FB 33):
+    every third party's ApplicationInformation, every UsagePoint, and Green Button uploads.
+    Staff only: it reads every customer's usage. Prints it as JSON (shown once; the server keeps
+    only its hash); it cannot be revoked at /oauth/revoke, so keep --hours short."""
+    from datetime import timedelta
+
+    from gridshare import urls
+    from gridshare.grants import espi_clients
+
+    settings = _settings(data_dir=data_dir)
+    with _transaction(settings) as session:
+        issued = espi_clients.issue_custodian_token(
+            session, timedelta(hours=hours), upload_only=upload
+        )
+        expires_at = issued.record.expires_at
+    assert expires_at is not None
+    answer = {
+        "access_token": issued.value,
+        "token_type": "Bearer",
+        "token_class": "upload_access_token" if upload else "datacustodian_access_token",
+        "expires_in": hours * 3600,
+        "expires_at": expires_at.isoformat(),
+        "resource_endpoint": settings.url(urls.ESPI),
+    }
+    output.print_json(json.dumps(answer))
 
 
 MESSAGE_TYPES: Final = ("notification", "private_message")

@@ -2,16 +2,18 @@
 the Batch/Subscription feed validates against the XSDs and passes the GBA function-block checks,
 forms the DIGEST §3 link graph, reads back (with greenbutton-objects) to exactly the stored
 readings, shows no other customer's data, follows the query parameters, function blocks and
-HistoryLength, prices readings as the bills do; member and collection readers agree with the
-batch; ids the Subscription does not reach are not found."""
+HistoryLength, prices readings as the bills do, adds the current billing period to the latest
+bill's UsageSummary (FB 28); member and collection readers agree with the batch; ids the
+Subscription does not reach are not found."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from greenbutton_objects import parse as gbo  # type: ignore[import-untyped]
@@ -27,10 +29,13 @@ from gridshare.espi.subscription import NotFound
 from gridshare.grants.access import Access
 from gridshare.store.db import session_factory
 from gridshare.store.tables.accounts import Account
-from gridshare.store.tables.bills import BillLineItem, BillSection
+from gridshare.store.tables.bills import BillCostDetail, BillLineItem, BillSection
+from gridshare.store.tables.contracts import RatePlan, ServiceContract
 from gridshare.store.tables.customers import Customer
+from gridshare.store.tables.meters import MeterInstallation
 from gridshare.store.tables.servicepoints import ServicePointContract
 from gridshare.store.tables.usage import Channel
+from gridshare.utility.tariffs import IntervalUsage, Tariff, bill_section, parse_tariff
 from tests.demo.conftest import SmallDemo
 from tests.espi import xml_checks as xc
 from tests.espi.usage_setup import (
@@ -402,6 +407,173 @@ def test_history_length_clips_the_readings_and_summaries(
             period.findtext("espi:duration", namespaces=xc.NS) or ""
         )
         assert end > since.timestamp()
+
+
+SHARED_UNTIL = "2025-03-20"
+"""A grant of data until 20 March (`sync_until`): the March bills lie beyond it, so the current
+billing period (FB 28) is 1-19 March, after the February bills."""
+SINCE_FEBRUARY = datetime(2025, 2, 20, tzinfo=UTC)
+"""A HistoryLength reaching into February: each UsagePoint's one UsageSummary is its February
+bill's, the one the current period follows."""
+CURRENT_FIELDS = {"billToDate", "currentBillingPeriodOverAllConsumption"}
+
+
+@pytest.mark.req("ESPI-FB-28")
+def test_the_latest_bill_carries_the_current_billing_period(
+    demo: SmallDemo, subscribe: Callable[..., Subscriber]
+) -> None:
+    """FB 28: the February bill's UsageSummary carries the usage since its end, as of the newest
+    reading the grant shares, equal to the stored readings, and its cost so far at the rate plan,
+    priced as the bills are (the same pricing gives the stored February total); the tiered gas
+    plan cannot be priced before its period ends: usage only. Without FB 28 nothing changes."""
+    who = subscribe("home", sync_until=SHARED_UNTIL)
+    electric = frozenset({1, 3, 4, 5, 15, 16, 28})
+    document = batch(demo, who, electric, history_start=SINCE_FEBRUARY)
+    xc.assert_valid(document)
+    xc.assert_schematron(document, "15", "16", "28")
+    tz = demo.settings.tz
+    until = datetime.combine(date.fromisoformat(SHARED_UNTIL), time(), tz)
+    both = xc.parse(batch(demo, who, electric | {10}, history_start=SINCE_FEBRUARY))
+    summaries = {
+        _id(xc.link(e, "self")): xc.content(e, "UsageSummary")
+        for e in xc.entries(both, "UsageSummary")
+    }
+    checked = set()
+    with session_factory(demo.engine)() as session:
+        for commodity, kind in (
+            ("electric", "electric_usage"),
+            ("natural_gas", "natural_gas_usage"),
+        ):
+            february, point, plan = _last_bill(session, who, commodity, until.date())
+            summary = summaries[february.id]
+            assert summary is not None
+            read = _readings(demo, session, who, point, kind)
+            in_march = _between(read, _local(february.end_date + timedelta(days=1), tz), until)
+            used = summary.find("espi:currentBillingPeriodOverAllConsumption", xc.NS)
+            assert used is not None
+            assert _measured(used) == sum(v for _, v in in_march) > 0
+            assert used.findtext("espi:timeStamp", namespaces=xc.NS) == str(int(until.timestamp()))
+            assert summary.findtext("espi:statusTimeStamp", namespaces=xc.NS) == str(
+                int(until.timestamp())
+            )
+            tariff = parse_tariff(plan.tariff)
+            if tariff.structure == "tiered":
+                assert summary.find("espi:billToDate", xc.NS) is None
+                checked.add(commodity)
+                continue
+            in_february = _between(
+                read, _local(february.start_date, tz), _local(february.end_date, tz, 1)
+            )
+            stored_total = next(
+                d.cost
+                for d in session.scalars(
+                    select(BillCostDetail).where(BillCostDetail.section_id == february.id)
+                )
+                if "overall_total" in d.types
+            )
+            assert _priced(tariff, february.start_date, february.end_date, in_february, tz) == (
+                stored_total
+            )
+            to_date = _priced(
+                tariff, until.date().replace(day=1), until.date() - timedelta(days=1), in_march, tz
+            )
+            assert int(summary.findtext("espi:billToDate", namespaces=xc.NS) or "") == int(
+                to_date.scaleb(5)
+            )
+            assert 0 < to_date < stored_total
+            checked.add(commodity)
+    assert checked == {"electric", "natural_gas"}
+    without = xc.parse(batch(demo, who, frozenset({1, 3, 4, 5, 10, 15, 16})))
+    named = {etree.QName(c).localname for c in without.iterfind(".//espi:UsageSummary/*", xc.NS)}
+    assert not named & CURRENT_FIELDS and "billLastPeriod" in named
+
+
+def test_only_the_latest_bill_of_an_open_contract_carries_the_current_period(
+    demo: SmallDemo, subscribe: Callable[..., Subscriber]
+) -> None:
+    """Older bills, and the bills of a contract whose service ended with its final bill (the home
+    customer moved in November), have no current period."""
+    who = subscribe("home", sync_until=SHARED_UNTIL)
+    tree = xc.parse(batch(demo, who, frozenset({1, 3, 4, 5, 15, 16, 28})))
+    carrying = [
+        _id(xc.link(e, "self"))
+        for e in xc.entries(tree, "UsageSummary")
+        if e.find("atom:content/espi:UsageSummary/espi:billToDate", xc.NS) is not None
+    ]
+    with session_factory(demo.engine)() as session:
+        february, _, _ = _last_bill(session, who, "electric", date(2025, 3, 20))
+    assert carrying == [february.id]
+    assert len(xc.entries(tree, "UsageSummary")) > 3
+
+
+def _last_bill(
+    session: Session, who: Subscriber, commodity: str, until: date
+) -> tuple[BillSection, str, RatePlan]:
+    """The Customer's latest `commodity` Bill Section ending before `until`, the service point
+    its contract is served through and its rate plan."""
+    sections = [
+        s
+        for s in session.scalars(
+            select(BillSection).where(BillSection.account_id.in_(_accounts(session, who)))
+        )
+        if commodity in s.section_types and s.end_date < until
+    ]
+    last = max(sections, key=lambda s: s.end_date)
+    point = session.scalars(
+        select(ServicePointContract.service_point_id).where(
+            ServicePointContract.contract_id == last.contract_id
+        )
+    ).one()
+    plan = session.scalars(
+        select(RatePlan)
+        .join(ServiceContract, ServiceContract.rate_plan_id == RatePlan.id)
+        .where(ServiceContract.id == last.contract_id)
+    ).one()
+    return last, point, plan
+
+
+def _readings(
+    demo: SmallDemo, session: Session, who: Subscriber, point: str, kind: str
+) -> list[tuple[datetime, Decimal, int]]:
+    """The stored readings (start, value in the ESPI uom, interval) of the point's `kind`
+    channel."""
+    channel = session.scalars(
+        select(Channel)
+        .join(MeterInstallation, MeterInstallation.meter_id == Channel.meter_id)
+        .where(MeterInstallation.service_point_id == point, Channel.kind == kind)
+    ).one()
+    key = meter_reading_id(channel.meter_id, kind, channel.direction, channel.interval_seconds)
+    stored = stored_readings(demo, who.customer_id)[point, key]
+    return sorted((start, value, channel.interval_seconds) for start, value in stored)
+
+
+def _between(
+    read: list[tuple[datetime, Decimal, int]], start: datetime, end: datetime
+) -> list[tuple[datetime, Decimal]]:
+    return [
+        (s, v) for s, v, interval in read if s >= start and s + timedelta(seconds=interval) <= end
+    ]
+
+
+def _local(day: date, tz: ZoneInfo, after: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=after), time(), tz)
+
+
+def _measured(measured: etree._Element) -> Decimal:
+    """A SummaryMeasurement's value in its uom."""
+    power = int(measured.findtext("espi:powerOfTenMultiplier", namespaces=xc.NS) or "")
+    return Decimal(int(measured.findtext("espi:value", namespaces=xc.NS) or "")).scaleb(power)
+
+
+def _priced(
+    tariff: Tariff, first: date, last: date, read: list[tuple[datetime, Decimal]], tz: ZoneInfo
+) -> Decimal:
+    """The plan's bill for readings given in the ESPI uom (Wh, therm)."""
+    shift = 3 if tariff.units == "kWh" else 0
+    usage = IntervalUsage.from_decimals(
+        [s.astimezone(tz) for s, _ in read], [v.scaleb(-shift) for _, v in read]
+    )
+    return bill_section(tariff, first, last, usage).total
 
 
 # --- readers and queries -------------------------------------------------------------------------

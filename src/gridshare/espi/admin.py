@@ -1,7 +1,8 @@
 """ReadServiceStatus, ApplicationInformation and Authorization (NAESB REQ.21 ESPI FB 3, FB 41,
 FB 44; DIGEST §5, API_TABLE).
 
-- `GET ReadServiceStatus` (client_access_token or access_token): the bare `espi:ServiceStatus`.
+- `GET ReadServiceStatus` (client_access_token, access_token, or the Data Custodian's tokens):
+  the bare `espi:ServiceStatus`.
 - `GET DownloadSampleData` (client_access_token): PG&E's connectivity test, a fixed sample feed.
 - `GET|PUT|DELETE ApplicationInformation/{id}` (registration_access_token): the third party's
   registration; PUT changes what it may change (redirect URIs, notification URI, software
@@ -32,9 +33,13 @@ from gridshare.espi import atom, hrefs
 from gridshare.espi.auth import (
     ACCESS_TOKEN,
     CLIENT_ACCESS_TOKEN,
+    DATACUSTODIAN_ACCESS_TOKEN,
+    UPLOAD_ACCESS_TOKEN,
     Caller,
     ClientCaller,
+    Custodian,
     RegistrationCaller,
+    custodian_requiring,
     requiring,
 )
 from gridshare.espi.resources.application_information import ApplicationView, application_entry
@@ -75,7 +80,17 @@ EDITABLE: Final = ("redirect_uri", "thirdPartyNotifyUri", "software_version")
 
 @router.get(f"{urls.ESPI}/ReadServiceStatus")
 def read_service_status(
-    _who: Annotated[Caller, Depends(requiring(CLIENT_ACCESS_TOKEN, ACCESS_TOKEN))],
+    _who: Annotated[
+        Custodian,
+        Depends(
+            custodian_requiring(
+                CLIENT_ACCESS_TOKEN,
+                ACCESS_TOKEN,
+                DATACUSTODIAN_ACCESS_TOKEN,
+                UPLOAD_ACCESS_TOKEN,
+            )
+        ),
+    ],
 ) -> Response:
     return Response(service_status_document(), media_type="application/xml")
 
@@ -92,7 +107,7 @@ def get_application(
     application_id: str, session: SessionDep, settings: SettingsDep, who: RegistrationCaller
 ) -> Response:
     _own_application(who, application_id)
-    entry = application_entry(settings, _application_view(session, settings, who))
+    entry = application_entry(settings, _own_view(session, settings, who))
     return Response(atom.entry_document(entry), media_type=XML)
 
 
@@ -126,7 +141,7 @@ async def put_application(
     who.client.extra = {**extra, "espi": party}
     who.client.modified = utcnow()
     session.commit()
-    entry = application_entry(settings, _application_view(session, settings, who))
+    entry = application_entry(settings, _own_view(session, settings, who))
     return Response(atom.entry_document(entry), media_type=XML)
 
 
@@ -190,17 +205,20 @@ def _own_application(who: Caller, application_id: str) -> None:
         raise _not_found("ApplicationInformation", application_id)
 
 
-def _application_view(session: Session, settings: Settings, who: Caller) -> ApplicationView:
-    client = who.client
+def application_view(
+    settings: Settings,
+    client: Client,
+    credential: Credential | None,
+    registration_access_token: str | None,
+) -> ApplicationView:
+    """A third party's ApplicationInformation. Its own registration_access_token reads it with
+    the client secret and that token; the Data Custodian's feed (`espi.custodian`) passes None
+    and both are written empty (the schema requires the elements, not a value)."""
     party = third_party(client)  # as it is now (a PUT may have changed it)
     assert party is not None
-    credential = session.scalars(
-        select(Credential)
-        .where(Credential.client_id == client.client_id)
-        .order_by(Credential.created.desc())
-    ).first()
-    if credential is None:
-        raise OAuthError("invalid_client", "this third party has no client secret", 409)
+    secret = ""
+    if registration_access_token is not None and credential is not None:
+        secret = Sealer.from_settings(settings).open(credential.secret_sealed)
     return ApplicationView(
         application_id=client.client_id,
         published=client.created,
@@ -212,22 +230,37 @@ def _application_view(session: Session, settings: Settings, who: Caller) -> Appl
         token_endpoint=settings.url(urls.TOKEN),
         bulk_request_uri=hrefs.resource(settings, "Batch", "Bulk", party.bulk_id(client.client_id)),
         resource_endpoint=settings.url(urls.ESPI),
-        client_secret=Sealer.from_settings(settings).open(credential.secret_sealed),
+        client_secret=secret,
         client_name=client.client_name or client.client_id,
         redirect_uris=tuple(client.redirect_uris),
         client_id=client.client_id,
         software_id=party.software_id,
         software_version=party.software_version,
         client_id_issued_at=client.issued_at,
-        client_secret_expires_at=credential.expires_at,
+        client_secret_expires_at=None if credential is None else credential.expires_at,
         scopes=party.scopes,
         grant_types=tuple(client.grant_types),
         registration_client_uri=hrefs.resource(
             settings, "ApplicationInformation", client.client_id
         ),
-        registration_access_token=who.token_value,
+        registration_access_token=registration_access_token or "",
         registration_endpoint=settings.url(urls.REGISTER),
     )
+
+
+def newest_credential(session: Session, client_id: str) -> Credential | None:
+    return session.scalars(
+        select(Credential)
+        .where(Credential.client_id == client_id)
+        .order_by(Credential.created.desc())
+    ).first()
+
+
+def _own_view(session: Session, settings: Settings, who: Caller) -> ApplicationView:
+    credential = newest_credential(session, who.client.client_id)
+    if credential is None:
+        raise OAuthError("invalid_client", "this third party has no client secret", 409)
+    return application_view(settings, who.client, credential, who.token_value)
 
 
 def _application_changes(body: bytes) -> dict[str, list[str]]:

@@ -5,6 +5,10 @@
 - `client_access_token` (`client_credentials`): the third party's own token; reads its
   Authorizations, its Bulk feed and ReadServiceStatus.
 - `registration_access_token`: reads and manages the third party's ApplicationInformation.
+- `datacustodian_access_token` and `upload_access_token`: the Data Custodian's own (FB 33
+  management REST, `espi/custodian.py`), issued to staff by `gridshare greenbutton
+  custodian-token`; `CustodianCaller` accepts only the first, `UploadCaller` both. Third parties'
+  classes are 403 there, and these two are 401 everywhere else (no third party holds them).
 
 A missing, unknown, expired or revoked token is 401, and so is a CDS token (it is no Green Button
 token at all); a Green Button token of the wrong class is 403 (certification OAD009: a
@@ -28,7 +32,9 @@ from gridshare.grants.access import Access, access_for
 from gridshare.grants.espi_clients import (
     CLIENT_ACCESS,
     CUSTOMER_ACCESS,
+    DATA_CUSTODIAN_ACCESS,
     REGISTRATION_ACCESS,
+    UPLOAD_ACCESS,
     ThirdParty,
     third_party,
 )
@@ -46,6 +52,12 @@ _CLASS_OF_KIND: Final = {
     CUSTOMER_ACCESS: ACCESS_TOKEN,
     CLIENT_ACCESS: CLIENT_ACCESS_TOKEN,
     REGISTRATION_ACCESS: REGISTRATION_ACCESS_TOKEN,
+}
+DATACUSTODIAN_ACCESS_TOKEN: Final = "datacustodian_access_token"
+UPLOAD_ACCESS_TOKEN: Final = "upload_access_token"
+_CUSTODIAN_CLASS_OF_KIND: Final = {
+    DATA_CUSTODIAN_ACCESS: DATACUSTODIAN_ACCESS_TOKEN,
+    UPLOAD_ACCESS: UPLOAD_ACCESS_TOKEN,
 }
 
 
@@ -126,3 +138,37 @@ def grant_access(session: Session, settings: Settings, grant: Grant) -> Access:
 CustomerCaller = Annotated[Caller, Depends(requiring(ACCESS_TOKEN))]
 ClientCaller = Annotated[Caller, Depends(requiring(CLIENT_ACCESS_TOKEN))]
 RegistrationCaller = Annotated[Caller, Depends(requiring(REGISTRATION_ACCESS_TOKEN))]
+
+
+@dataclass(frozen=True)
+class Custodian:
+    """The Data Custodian calling with one of its own tokens (FB 33)."""
+
+    token_class: str
+    token: Token
+
+
+def custodian_requiring(*classes: str) -> Callable[..., Custodian]:
+    """A dependency accepting only the Data Custodian's token `classes`: 401 for no usable
+    token (a CDS token included), 403 for any other Green Button class."""
+
+    def check(
+        session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    ) -> Custodian:
+        token = session.get(Token, digest(bearer_value(authorization)))
+        if token is None or not tokens.is_active(session, token):
+            raise invalid_token()
+        token_class = _CUSTODIAN_CLASS_OF_KIND.get(token.kind) or _CLASS_OF_KIND.get(token.kind)
+        if token_class is None:
+            raise invalid_token()
+        if token_class not in classes:
+            raise wrong_class(f"this resource needs a {' or '.join(classes)}, not a {token_class}")
+        return Custodian(token_class, token)
+
+    return check
+
+
+CustodianCaller = Annotated[Custodian, Depends(custodian_requiring(DATACUSTODIAN_ACCESS_TOKEN))]
+UploadCaller = Annotated[
+    Custodian, Depends(custodian_requiring(UPLOAD_ACCESS_TOKEN, DATACUSTODIAN_ACCESS_TOKEN))
+]

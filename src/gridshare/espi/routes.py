@@ -120,7 +120,7 @@ def batch_subscription(
 ) -> Response:
     if prefer is not None and "respond-async" in prefer.lower():
         return _accepted(request, session, reading.settings, who, f"subscription:{sid}")
-    return _feed(
+    return feed_response(
         request,
         reading.settings,
         "Green Button Subscription",
@@ -133,7 +133,7 @@ def batch_subscription(
 def batch_usage_point(
     sid: str, upid: str, request: Request, reading: ReadingDep, query: QueryDep
 ) -> Response:
-    return _feed(
+    return feed_response(
         request,
         reading.settings,
         "Green Button UsagePoint",
@@ -207,7 +207,7 @@ def batch_retail_customer(
 ) -> Response:
     reading = Reading(session, settings, who, rcid)
     _need(reading, 46, "Batch/RetailCustomer")
-    return _feed(
+    return feed_response(
         request,
         settings,
         "Green Button Retail Customer",
@@ -222,7 +222,7 @@ def batch_dr_enrollment(
 ) -> Response:
     """PG&E's demand-response enrollment of one customer (its CustomerAgreements' programs)."""
     reading = Reading(session, settings, who, rcid)
-    return _feed(
+    return feed_response(
         request,
         settings,
         "Demand response enrollment",
@@ -252,13 +252,13 @@ def retail_customer_tree(
     _need(reading, 50, "RetailCustomer resources")
     parts = [p for p in path.split("/") if p]
     if len(parts) % 2 == 0:
-        return _entry(
+        return entry_response(
             request,
             lambda s: retail.retail_member(
                 s, settings, reading.access, rcid, reading.blocks, parts
             ),
         )
-    return _feed(
+    return feed_response(
         request,
         settings,
         parts[-1],
@@ -275,7 +275,7 @@ SUB: Final = f"{ESPI}/Subscription/{{sid}}/UsagePoint"
 
 @router.get(SUB)
 def usage_points(request: Request, reading: ReadingDep, query: QueryDep) -> Response:
-    return _feed(
+    return feed_response(
         request,
         reading.settings,
         "UsagePoint",
@@ -285,7 +285,7 @@ def usage_points(request: Request, reading: ReadingDep, query: QueryDep) -> Resp
 
 @router.get(f"{SUB}/{{upid}}")
 def usage_point(request: Request, upid: str, reading: ReadingDep) -> Response:
-    return _entry(
+    return entry_response(
         request,
         lambda s: reading.open(s).usage_point_member(upid),
     )
@@ -293,7 +293,7 @@ def usage_point(request: Request, upid: str, reading: ReadingDep) -> Response:
 
 @router.get(f"{SUB}/{{upid}}/MeterReading")
 def meter_readings(upid: str, request: Request, reading: ReadingDep, query: QueryDep) -> Response:
-    return _feed(
+    return feed_response(
         request,
         reading.settings,
         "MeterReading",
@@ -303,7 +303,7 @@ def meter_readings(upid: str, request: Request, reading: ReadingDep, query: Quer
 
 @router.get(f"{SUB}/{{upid}}/MeterReading/{{mrid}}")
 def meter_reading(request: Request, upid: str, mrid: str, reading: ReadingDep) -> Response:
-    return _entry(
+    return entry_response(
         request,
         lambda s: reading.open(s).meter_reading_member(upid, mrid),
     )
@@ -313,7 +313,7 @@ def meter_reading(request: Request, upid: str, mrid: str, reading: ReadingDep) -
 def interval_blocks(
     upid: str, mrid: str, request: Request, reading: ReadingDep, query: QueryDep
 ) -> Response:
-    return _feed(
+    return feed_response(
         request,
         reading.settings,
         "IntervalBlock",
@@ -325,7 +325,7 @@ def interval_blocks(
 def interval_block(
     request: Request, upid: str, mrid: str, ibid: str, reading: ReadingDep
 ) -> Response:
-    return _entry(
+    return entry_response(
         request,
         lambda s: reading.open(s).interval_block_member(upid, mrid, ibid),
     )
@@ -335,7 +335,7 @@ def _summary_routes(name: str) -> None:
     @router.get(f"{SUB}/{{upid}}/{name}", name=f"{name}_collection")
     def summaries(upid: str, request: Request, reading: ReadingDep, query: QueryDep) -> Response:
         _need_summaries(reading)
-        return _feed(
+        return feed_response(
             request,
             reading.settings,
             name,
@@ -345,7 +345,7 @@ def _summary_routes(name: str) -> None:
     @router.get(f"{SUB}/{{upid}}/{name}/{{summary_id}}", name=f"{name}_member")
     def summary(request: Request, upid: str, summary_id: str, reading: ReadingDep) -> Response:
         _need_summaries(reading)
-        return _entry(
+        return entry_response(
             request,
             lambda s: reading.open(s).usage_summary_member(upid, summary_id),
         )
@@ -359,7 +359,7 @@ for _name in SUMMARY_NAMES:
 def quality_summaries(
     upid: str, request: Request, reading: ReadingDep, query: QueryDep
 ) -> Response:
-    return _feed(
+    return feed_response(
         request,
         reading.settings,
         "ElectricPowerQualitySummary",
@@ -369,7 +369,7 @@ def quality_summaries(
 
 @router.get(f"{SUB}/{{upid}}/ElectricPowerQualitySummary/{{qid}}")
 def quality_summary(request: Request, upid: str, qid: str, reading: ReadingDep) -> Response:
-    return _entry(
+    return entry_response(
         request,
         lambda s: reading.open(s).power_quality_summary_member(upid, qid),
     )
@@ -384,7 +384,7 @@ def reading_types(
     query: QueryDep,
 ) -> Response:
     reading = Reading(session, settings, who, who.subscription_id)
-    return _feed(
+    return feed_response(
         request,
         settings,
         "ReadingType",
@@ -397,7 +397,7 @@ def reading_type(
     rtid: str, request: Request, session: SessionDep, settings: SettingsDep, who: CustomerCaller
 ) -> Response:
     reading = Reading(session, settings, who, who.subscription_id)
-    return _entry(
+    return entry_response(
         request,
         lambda s: reading.open(s).reading_type_member(rtid),
     )
@@ -407,7 +407,7 @@ def reading_type(
 def local_time_parameters(
     request: Request, settings: SettingsDep, _who: CustomerCaller, query: QueryDep
 ) -> Response:
-    return _feed(
+    return feed_response(
         request,
         settings,
         "LocalTimeParameters",
@@ -419,7 +419,9 @@ def local_time_parameters(
 def local_time_parameter(
     request: Request, ltid: str, settings: SettingsDep, _who: CustomerCaller
 ) -> Response:
-    return _entry(request, lambda _s: subscription.local_time_parameters_entry(settings, ltid))
+    return entry_response(
+        request, lambda _s: subscription.local_time_parameters_entry(settings, ltid)
+    )
 
 
 # --- shared steps -------------------------------------------------------------------------------
@@ -448,7 +450,7 @@ def _accepted(
     return Response(status_code=202, headers={"Location": uri})
 
 
-def _feed(
+def feed_response(
     request: Request,
     settings: Settings,
     title: str,
@@ -486,7 +488,7 @@ def _feed(
     return StreamingResponse(body(), media_type=XML, headers=headers)
 
 
-def _entry(request: Request, make: Callable[[Session], atom.Entry]) -> Response:
+def entry_response(request: Request, make: Callable[[Session], atom.Entry]) -> Response:
     """One member entry as a document."""
     with request.app.state.sessions() as session:
         try:
@@ -534,7 +536,7 @@ def _bulk(
             assert grant.espi_scope is not None
             yield from per_grant(s, grant, parse(grant.espi_scope))
 
-    return _feed(request, settings, title, entries, DOWNLOAD)
+    return feed_response(request, settings, title, entries, DOWNLOAD)
 
 
 def _not_found(kind: str, resource_id: str) -> OAuthError:

@@ -20,6 +20,23 @@ in, and the Bill Sections their UsageSummaries come from.
   block's time has a rate plan that prices each reading by its time (time-of-use or flat).
 - **UsageSummaries** (FB 15, 16): the Bill Sections the Access reaches (`billsections`) of the
   contracts served through the point, ending after `history_start` (`summaries`).
+- **Current billing period** (FB 28; `_current_periods`), per Service Contract served through the
+  point whose rate plan parses: the period runs from the end of the contract's last bill to the
+  earliest of now, the end of the contract's service there and the end of what the Subscription
+  may read of the channels its plan bills (their MeterReading windows: the Access's usage
+  windows, the installations, HistoryLength). The last bill is the latest stored Bill Section of
+  the contract ending by then, whether or not the Access reaches it; its sections' UsageSummaries
+  (a delivery and a generation section when another entity supplies) carry the period, when they
+  are published. A contract never billed, or whose service there ended with its last bill, has
+  none. The usage is the sum of the billed channel's readings inside the period and the windows,
+  exactly as the IntervalBlocks show them (per meter its net, else forward, else undirected
+  channel of the plan's kind and units; read periods, interval 0, are whole periods and never
+  counted), as of the end of the newest of them
+  (the period's start when there is none). The cost so far is `utility.tariffs.bill_section`
+  over the local days from the first day read to the newest reading's day, with the section's
+  components and, when the plan has demand rates, the meter's demand readings: as the bills are
+  priced. A `tiered` plan cannot be priced before the period ends (its baseline allowance is the
+  whole period's), nor a plan in another currency than the section: they get the usage only.
 """
 
 from __future__ import annotations
@@ -35,10 +52,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from gridshare.espi.resources import meter_reading, reading_type, usage_point, usage_summary
+from gridshare.espi.resources import (
+    interval_block,
+    meter_reading,
+    reading_type,
+    usage_point,
+    usage_summary,
+)
 from gridshare.espi.resources.reading_type import ReadingType
 from gridshare.grants.access import Access
-from gridshare.grants.reach import SECTIONS, UsageReach, Window, midnight
+from gridshare.grants.reach import SECTIONS, UsageReach, Window, earlier, midnight
+from gridshare.store.db import utcnow
 from gridshare.store.tables.bills import BillCostDetail, BillLineItem, BillSection, BillUsageDetail
 from gridshare.store.tables.contracts import RatePlan, ServiceContract
 from gridshare.store.tables.meters import MeterInstallation
@@ -46,14 +70,25 @@ from gridshare.store.tables.programs import Entity
 from gridshare.store.tables.servicepoints import ServicePoint, ServicePointContract
 from gridshare.store.tables.usage import Channel, UsageBlock
 from gridshare.utility import codec
-from gridshare.utility.tariffs import Tariff, TariffError, parse_tariff
+from gridshare.utility.tariffs import (
+    COMPONENTS,
+    IntervalUsage,
+    Tariff,
+    TariffError,
+    bill_section,
+    parse_tariff,
+)
 from gridshare.utility.usage import day_start, local_day
+from gridshare.utility.usage_read import local_starts
 
 COMMODITY_BLOCKS: Final[Mapping[int, int]] = {1: 5, 7: 10, 9: 11}
 """The function block that publishes each commodity's interval data."""
 INTERVAL_COST: Final = 12
 SUMMARY_BLOCKS: Final = frozenset({15, 16, 28})
 SUMMARY_COST_BLOCKS: Final = frozenset({16, 28})
+CURRENT_PERIOD: Final = 28
+DEMAND: Final = ("electric_demand", "forward")
+"""The channel whose peak a plan's demand rates price (as the bills do)."""
 LINE_ITEMS: Final = "include_bill_section_line_items"
 BILLED_DIRECTIONS: Final[Mapping[str | None, int]] = {"net": 0, "forward": 1, None: 2}
 _DIRECTION_ORDER: Final[Mapping[str | None, int]] = {None: 0, "forward": 0, "reverse": 1, "net": 2}
@@ -452,9 +487,11 @@ def summaries(
         ).all()
     )
     with_cost = bool(SUMMARY_COST_BLOCKS & set(blocks))
+    current = _current_periods(session, tz, point, utcnow()) if CURRENT_PERIOD in blocks else {}
     found = []
     for section in sections:
         total = totals.get(section.id)
+        open_period, changed = current.get(section.id, (None, None))
         flags = reach.flags(section.id) or frozenset()
         supplier_only = (
             "supply" in section.section_types and "distribution" not in section.section_types
@@ -466,7 +503,7 @@ def summaries(
                 start=day_start(section.start_date, tz),
                 end=day_start(section.end_date + timedelta(days=1), tz),
                 published=section.created,
-                updated=section.modified,
+                updated=section.modified if changed is None else max(section.modified, changed),
                 commodity=next(
                     (
                         _COMMODITY_OF_SECTION[t]
@@ -486,6 +523,7 @@ def summaries(
                 if with_cost
                 else None,
                 agency=agencies.get(agency) if agency is not None else None,
+                current=open_period,
             )
         )
     return found
@@ -565,3 +603,193 @@ def _cost(
             for i in others
         ),
     )
+
+
+# --- the current billing period (FB 28) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Bill:
+    section_id: str
+    end_date: date
+    types: tuple[str, ...]
+    currency: str
+
+
+@dataclass(frozen=True)
+class _Read:
+    """Readings inside a period as the bills take them, the end of the newest one and the last
+    change of their blocks (None when there is none)."""
+
+    usage: IntervalUsage
+    end: datetime | None
+    changed: datetime | None
+
+
+Current = tuple[usage_summary.Current, datetime | None]
+"""A section's current billing period and the last change of the blocks it counts."""
+
+
+def _current_periods(
+    session: Session, tz: ZoneInfo, point: UsagePoint, now: datetime
+) -> dict[str, Current]:
+    """Section id -> the current billing period after it, for the point's contracts' last bills
+    (module docstring)."""
+    links = session.execute(
+        select(
+            ServicePointContract.contract_id,
+            ServicePointContract.start,
+            ServicePointContract.end,
+            RatePlan.currency,
+            RatePlan.tariff,
+        )
+        .join(ServiceContract, ServiceContract.id == ServicePointContract.contract_id)
+        .join(RatePlan, RatePlan.id == ServiceContract.rate_plan_id)
+        .where(ServicePointContract.service_point_id == point.id)
+    ).all()
+    bills: dict[str, list[_Bill]] = defaultdict(list)
+    for section_id, contract_id, end_date, types, currency in session.execute(
+        select(
+            BillSection.id,
+            BillSection.contract_id,
+            BillSection.end_date,
+            BillSection.section_types,
+            BillSection.currency,
+        ).where(BillSection.contract_id.in_(sorted({link[0] for link in links})))
+    ):
+        bills[str(contract_id)].append(_Bill(section_id, end_date, tuple(types), currency))
+    found: dict[str, Current] = {}
+    for contract_id, start, end, currency, data in links:
+        try:
+            tariff = parse_tariff(data)
+        except TariffError:
+            continue
+        billed = _billed_readings(point, tariff)
+        if not billed:
+            continue
+        served = Window(midnight(start, tz), midnight(end, tz))
+        ends = [w.end for r in billed for w in r.windows]
+        reach_end = None if None in ends else max(e for e in ends if e is not None)
+        until = earlier(now, earlier(served.end, reach_end))
+        assert until is not None  # now is never None
+        closed = [b for b in bills[contract_id] if _after(b.end_date, tz) <= until]
+        if not closed:
+            continue
+        last = max(b.end_date for b in closed)
+        period = Window(_after(last, tz), until)
+        if served.end is not None and served.end <= _after(last, tz):
+            continue  # the contract's final bill: nothing is open
+        inside = period.clip(served) or Window(until, until)
+        usage = _read(session, tz, billed, inside)
+        demand = None
+        if tariff.demand_rates:
+            demanded = [r for r in point.readings if _is_demand(r)]
+            demand = _read(session, tz, demanded, inside).usage if demanded else None
+        as_of = usage.end or inside.start or until
+        for bill in (b for b in closed if b.end_date == last):
+            components = tuple(c for c in COMPONENTS if c in bill.types) or COMPONENTS
+            priced = tariff.structure != "tiered" and currency == bill.currency
+            to_date = None
+            if priced:
+                to_date = _to_date(tariff, tz, inside, usage, demand, components)
+            found[bill.section_id] = (
+                usage_summary.Current(
+                    consumption=usage_summary.measurement(usage.usage.total(), tariff.units, as_of),
+                    bill_to_date=to_date,
+                    currency=currency,
+                    as_of=as_of,
+                ),
+                usage.changed,
+            )
+    return found
+
+
+def _after(end_date: date, tz: ZoneInfo) -> datetime:
+    """The instant a bill period ending on `end_date` (inclusive) ends."""
+    return day_start(end_date + timedelta(days=1), tz)
+
+
+def _billed_readings(point: UsagePoint, tariff: Tariff) -> list[MeterReading]:
+    """Per meter, the interval MeterReading the plan bills (net, then forward, then undirected;
+    the shortest interval first, as the readings are ordered)."""
+    chosen: dict[str, MeterReading] = {}
+    for reading in point.readings:
+        c = reading.channel
+        if (
+            c.interval_seconds == 0
+            or c.kind != tariff.usage_type
+            or c.units != tariff.units
+            or c.direction not in BILLED_DIRECTIONS
+        ):
+            continue
+        best = chosen.get(c.meter_id)
+        if best is None or (
+            BILLED_DIRECTIONS[c.direction] < BILLED_DIRECTIONS[best.channel.direction]
+        ):
+            chosen[c.meter_id] = reading
+    return list(chosen.values())
+
+
+def _is_demand(reading: MeterReading) -> bool:
+    c = reading.channel
+    return (c.kind, c.direction) == DEMAND and c.interval_seconds > 0
+
+
+def _read(
+    session: Session, tz: ZoneInfo, readings: Iterable[MeterReading], period: Window
+) -> _Read:
+    """The readings' values inside `period` and their windows, as their IntervalBlocks show them
+    (`interval_block.readings`), at local wall-clock times."""
+    parts: list[IntervalUsage] = []
+    end: datetime | None = None
+    changed: datetime | None = None
+    for reading in readings:
+        windows = tuple(c for w in reading.windows if (c := w.clip(period)) is not None)
+        if not windows:
+            continue
+        interval = reading.channel.interval_seconds
+        rows = session.execute(
+            select(
+                UsageBlock.start,
+                UsageBlock.interval_seconds,
+                UsageBlock.count,
+                UsageBlock.values,
+                UsageBlock.quality,
+                UsageBlock.created,
+                UsageBlock.modified,
+            )
+            .where(
+                UsageBlock.channel_id == reading.channel.id,
+                block_range(interval, windows, tz),
+            )
+            .order_by(UsageBlock.start)
+        ).all()
+        for row in rows:
+            block = interval_block.Block(*row)
+            shown = interval_block.readings(block, windows, reading.power, None)
+            if shown is None:
+                continue
+            local = local_starts(block.start, block.interval_seconds, block.count, tz)
+            index = (shown.starts - int(block.start.timestamp())) // block.interval_seconds
+            parts.append(IntervalUsage(local[index], shown.values, -reading.power))
+            end = shown.end if end is None else max(end, shown.end)
+            changed = block.modified if changed is None else max(changed, block.modified)
+    return _Read(IntervalUsage.join(parts), end, changed)
+
+
+def _to_date(
+    tariff: Tariff,
+    tz: ZoneInfo,
+    period: Window,
+    usage: _Read,
+    demand: IntervalUsage | None,
+    components: tuple[str, ...],
+) -> Decimal:
+    """The bill so far: the period's local days up to the newest reading's, priced as a bill."""
+    if usage.end is None or period.start is None:
+        return Decimal(0)
+    first = local_day(period.start, tz)
+    last = local_day(usage.end - timedelta(microseconds=1), tz)
+    return bill_section(
+        tariff, first, last, usage.usage, components=components, demand=demand
+    ).total

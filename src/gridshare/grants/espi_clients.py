@@ -18,12 +18,19 @@ bound to the Grant; the `client_access_token` (`client_credentials`) has kind `c
 Grant; the `registration_access_token` has kind `register` and reaches only the
 ApplicationInformation. The CDS APIs accept none of them (they look up `access` tokens only): the
 Grant is shared, the tokens are per protocol.
+
+The Data Custodian's own tokens (FB 33 management REST; `gridshare greenbutton custodian-token`):
+the `datacustodian_access_token` has kind `custodia`, the `upload_access_token` kind `upload`.
+A Token belongs to a Client Object, so both belong to one internal Client Object,
+`data-custodian` (`custodian_client`): no secret, no redirect URI, no grant type, no scope, so
+nobody can obtain a token for it at the token endpoint, and it is no third party.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -46,6 +53,13 @@ CLIENT_ACCESS: Final = "client"
 """Token kind of a client_access_token."""
 REGISTRATION_ACCESS: Final = "register"
 """Token kind of a registration_access_token."""
+DATA_CUSTODIAN_ACCESS: Final = "custodia"
+"""Token kind of a datacustodian_access_token (the Data Custodian's own, FB 33)."""
+UPLOAD_ACCESS: Final = "upload"
+"""Token kind of an upload_access_token (the Data Custodian's uploads only, FB 33)."""
+CUSTODIAN_CLIENT_ID: Final = "data-custodian"
+"""The internal Client Object the Data Custodian's tokens belong to (never a generated id: those
+are hex)."""
 GRANT_TYPES: Final = ["authorization_code", "client_credentials", "refresh_token"]
 UNSPECIFIED: Final = "unspecified"
 """The software_id or software_version of a third party that did not give one."""
@@ -217,3 +231,51 @@ def check_https(uri: str, settings: Settings) -> None:
     local = parts.hostname in {"localhost", "127.0.0.1"} and settings.base_url.startswith("http:")
     if (parts.scheme != "https" and not (parts.scheme == "http" and local)) or not parts.netloc:
         raise ThirdPartyError(f"{uri!r} must be an absolute https:// URI")
+
+
+def custodian_client(session: Session) -> Client:
+    """The internal Client Object of the Data Custodian's own tokens, made on first use (module
+    docstring); the caller commits."""
+    found = session.get(Client, CUSTODIAN_CLIENT_ID)
+    if found is not None:
+        return found
+    registration = Registration(id=new_id("r"), created=utcnow(), fields={})
+    session.add(registration)
+    session.flush()
+    now = utcnow()
+    client = Client(
+        client_id=CUSTODIAN_CLIENT_ID,
+        registration_id=registration.id,
+        issued_at=now,
+        created=now,
+        modified=now,
+        scope="",
+        redirect_uris=[],
+        grant_types=[],
+        response_types=[],
+        client_name="Data Custodian (internal: its own management tokens)",
+        contacts=[],
+        authorization_details_types=[],
+        status=PRODUCTION,
+        status_options=[PRODUCTION],
+        purposes={},
+        extra={},
+    )
+    session.add(client)
+    session.flush()
+    return client
+
+
+def issue_custodian_token(
+    session: Session, lifetime: timedelta, *, upload_only: bool = False
+) -> tokens.Issued:
+    """A datacustodian_access_token (or, `upload_only`, an upload_access_token) that expires after
+    `lifetime`; the caller commits. No client can revoke it at `/oauth/revoke` (the internal
+    Client Object has no secret): keep lifetimes short."""
+    return tokens.issue(
+        session,
+        kind=UPLOAD_ACCESS if upload_only else DATA_CUSTODIAN_ACCESS,
+        client_id=custodian_client(session).client_id,
+        scope="",
+        lifetime=lifetime,
+    )

@@ -16,6 +16,11 @@ function blocks 15 (usage summary) and 16 (with cost) publish it.
   10**-5 of the currency (DIGEST §9), exact from our decimals.
 - `billingChargeSource/agencyName`: the entity that billed the section (its supplier for a supply
   section, else its distributor).
+- Current billing period (FB 28), on the summary of the latest bill only (the XSD's "if the
+  summary contains data from a current period beyond the end of the referenced billingPeriod"):
+  `currentBillingPeriodOverAllConsumption` the usage since that bill's end, its `timeStamp` and
+  the summary's `statusTimeStamp` the end of the newest reading counted; `billToDate` what that
+  usage costs so far, when the rate plan can price it to date (`espi.usage_model` says how).
 
 The id is the section's id.
 """
@@ -40,11 +45,13 @@ NOTE_LENGTH: Final = 256
 
 @dataclass(frozen=True)
 class Measurement:
-    """A SummaryMeasurement: `value * 10**power_of_ten` of `uom`."""
+    """A SummaryMeasurement: `value * 10**power_of_ten` of `uom`, measured at `time_stamp` when
+    given."""
 
     power_of_ten: int
     uom: int
     value: int
+    time_stamp: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,18 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class Current:
+    """The current billing period after the summary's bill (FB 28): the usage so far, as of the
+    end of the newest reading counted, and its cost so far (None when the plan cannot price it
+    to date) in `currency`."""
+
+    consumption: Measurement | None
+    bill_to_date: Decimal | None
+    currency: str
+    as_of: datetime
+
+
+@dataclass(frozen=True)
 class Summary:
     section_id: str
     start: datetime
@@ -75,9 +94,12 @@ class Summary:
     consumption: Measurement | None
     cost: Cost | None
     agency: str | None
+    current: Current | None = None
 
 
-def measurement(value: Decimal, units: str) -> Measurement | None:
+def measurement(
+    value: Decimal, units: str, time_stamp: datetime | None = None
+) -> Measurement | None:
     """`value` of our `units` as a SummaryMeasurement, None for units ESPI has no code for."""
     unit = reading_type.UNITS.get(units)
     if unit is None:
@@ -86,7 +108,7 @@ def measurement(value: Decimal, units: str) -> Measurement | None:
     exponent = scaled.as_tuple().exponent
     assert isinstance(exponent, int)  # decimals from the database are finite
     power = next(m for m in reading_type.MULTIPLIERS if m <= min(exponent, 0))
-    return Measurement(power, unit.uom, int(scaled.scaleb(-power)))
+    return Measurement(power, unit.uom, int(scaled.scaleb(-power)), time_stamp)
 
 
 def item_kind(types: list[str], amount: Decimal) -> int:
@@ -129,17 +151,27 @@ def element(summary: Summary) -> etree._Element:
     """`espi:UsageSummary`, fields in the XSD sequence order."""
     made = etree.Element(atom.espi(NAME))
     _period(made, "billingPeriod", summary.start, summary.end)
-    cost = summary.cost
+    cost, current = summary.cost, summary.current
+    to_date = None if current is None else current.bill_to_date
     if cost is not None:
         _text(made, "billLastPeriod", _amount(cost.bill))
+    if to_date is not None:
+        _text(made, "billToDate", _amount(to_date))
+    if cost is not None:
         _text(made, "costAdditionalLastPeriod", _amount(cost.additional))
         for item in cost.details:
             _line_item(made, item)
+    if cost is not None:
         _text(made, "currency", reading_type.CURRENCIES.get(cost.currency, 0))
+    elif current is not None and to_date is not None:
+        _text(made, "currency", reading_type.CURRENCIES.get(current.currency, 0))
     if summary.consumption is not None:
         _measurement(made, "overallConsumptionLastPeriod", summary.consumption)
+    if current is not None and current.consumption is not None:
+        _measurement(made, "currentBillingPeriodOverAllConsumption", current.consumption)
     _text(made, "qualityOfReading", REVENUE_QUALITY)
-    _text(made, "statusTimeStamp", int(summary.updated.timestamp()))
+    status = summary.updated if current is None else current.as_of
+    _text(made, "statusTimeStamp", int(status.timestamp()))
     if summary.commodity is not None:
         _text(made, "commodity", summary.commodity)
     if summary.agency is not None:
@@ -166,6 +198,8 @@ def _period(parent: etree._Element, tag: str, start: datetime, end: datetime) ->
 def _measurement(parent: etree._Element, tag: str, measured: Measurement) -> None:
     made = etree.SubElement(parent, atom.espi(tag))
     _text(made, "powerOfTenMultiplier", measured.power_of_ten)
+    if measured.time_stamp is not None:
+        _text(made, "timeStamp", int(measured.time_stamp.timestamp()))
     _text(made, "uom", measured.uom)
     _text(made, "value", measured.value)
 
