@@ -3,6 +3,7 @@ the cent, and the overall total is the exact sum of the line items (CDS-WG3-01 Â
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,8 +15,10 @@ from gridshare.utility.tariffs import (
     SectionCharges,
     TariffError,
     bill_section,
+    billed_channel,
     money,
     parse_tariff,
+    per_reading_tariff,
 )
 
 D = Decimal
@@ -260,3 +263,30 @@ def test_invalid_tariffs_name_the_field_to_fix(change: dict[str, Any], message: 
 def test_a_period_that_ends_before_it_starts_is_refused() -> None:
     with pytest.raises(TariffError, match="ends"):
         bill_section(parse_tariff(tou_tariff()), date(2025, 7, 2), date(2025, 7, 1), usage())
+
+
+@dataclass(frozen=True)
+class _Channel:
+    kind: str
+    direction: str | None
+    units: str
+    interval_seconds: int
+
+
+def test_the_billed_channel_is_net_then_forward_then_the_only_one() -> None:
+    tariff = parse_tariff(tou_tariff())
+    kind, units = tariff.usage_type, tariff.units
+    net = _Channel(kind, "net", units, 900)
+    forward = _Channel(kind, "forward", units, 900)
+    reverse = _Channel(kind, "reverse", units, 900)
+    hourly = _Channel(kind, "net", units, 3600)
+    assert billed_channel([reverse, forward, net, hourly], tariff, 900) == net
+    assert billed_channel([reverse, forward], tariff, 900) == forward
+    assert billed_channel([hourly], tariff, 900) is None
+    assert billed_channel([_Channel("water_usage", None, "gal", 900)], tariff, 900) is None
+
+
+def test_only_plans_that_price_each_reading_are_per_reading() -> None:
+    assert per_reading_tariff(tou_tariff()) is not None
+    assert per_reading_tariff(tiered_tariff()) is None
+    assert per_reading_tariff({"structure": "nonsense"}) is None

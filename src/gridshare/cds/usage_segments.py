@@ -118,7 +118,12 @@ from gridshare.store.tables.meters import MeterDevice
 from gridshare.store.tables.servicepoints import ServicePoint
 from gridshare.store.tables.usage import Channel, UsageBlock
 from gridshare.timefmt import rfc3339
-from gridshare.utility.tariffs import Tariff, TariffError, interval_rates, parse_tariff
+from gridshare.utility.tariffs import (
+    Tariff,
+    billed_channel,
+    interval_rates,
+    per_reading_tariff,
+)
 from gridshare.utility.usage import day_start, local_day
 from gridshare.utility.usage_read import (
     VALUE_KEYS,
@@ -137,7 +142,6 @@ router = APIRouter(tags=["CDS-WG3-01 Customer Data"])
 DEMAND_TYPE: Final = "average"
 """Our demand channels hold the average demand over each interval (§10.8.7.7)."""
 DIRECTIONS: Final = {"net": 0, "forward": 1, "reverse": 2}
-BILLED_DIRECTIONS: Final[Mapping[str | None, int]] = {"net": 0, "forward": 1, None: 2}
 """Which usage channel a rate plan bills: net metering the net one, other meters their only one."""
 SUPPLY_MIX: Final = "electric_supply_mix"
 COST: Final = "cost"
@@ -1124,7 +1128,7 @@ class Listing:
             .where(ServiceContract.id.in_(contract_ids))
         ):
             if plan_id is not None and plan_id not in tariffs:
-                tariffs[plan_id] = _priced(data)
+                tariffs[plan_id] = per_reading_tariff(data)
             tariff = None if plan_id is None else tariffs[plan_id]
             services[contract_id] = Service(
                 "electric" in (types or ()),
@@ -1228,17 +1232,11 @@ class Listing:
     def _billed(self, segment: Segment, channels: Sequence[Channel], tariff: Tariff) -> int | None:
         """The position among `channels` of the channel the tariff bills (net metering bills the
         net channel, other meters their only usage channel), None when it is not shown."""
-        candidates = [
-            c
-            for c in self.meter_channels.get(segment.key.meter_id, [])
-            if c.interval_seconds == segment.key.lane_interval
-            and c.kind == tariff.usage_type
-            and c.units == tariff.units
-        ]
-        candidates.sort(key=lambda c: BILLED_DIRECTIONS.get(c.direction, len(BILLED_DIRECTIONS)))
-        if not candidates or candidates[0] not in channels:
+        meter_channels = self.meter_channels.get(segment.key.meter_id, [])
+        billed = billed_channel(meter_channels, tariff, segment.key.lane_interval)
+        if billed is None or billed not in channels:
             return None
-        return list(channels).index(candidates[0])
+        return list(channels).index(billed)
 
     def _related(self, lane: Lane) -> dict[str, list[str]]:
         """The related ids of a lane's segments the token reaches (but Bill Sections)."""
@@ -1306,15 +1304,6 @@ class Extras:
 
     services: Mapping[str, Service]
     mixes: Mapping[str, Mapping[tuple[str, str], list[tuple[int, int, bytes]]]]
-
-
-def _priced(data: Mapping[str, Any]) -> Tariff | None:
-    """The tariff when it prices each reading by its time (tou, flat), else None."""
-    try:
-        tariff = parse_tariff(data)
-    except TariffError:
-        return None
-    return None if tariff.structure == "tiered" else tariff
 
 
 def _mix_object(

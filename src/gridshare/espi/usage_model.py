@@ -76,7 +76,9 @@ from gridshare.utility.tariffs import (
     Tariff,
     TariffError,
     bill_section,
+    billed_channel,
     parse_tariff,
+    per_reading_tariff,
 )
 from gridshare.utility.usage import day_start, local_day
 from gridshare.utility.usage_read import local_starts
@@ -90,7 +92,6 @@ CURRENT_PERIOD: Final = 28
 DEMAND: Final = ("electric_demand", "forward")
 """The channel whose peak a plan's demand rates price (as the bills do)."""
 LINE_ITEMS: Final = "include_bill_section_line_items"
-BILLED_DIRECTIONS: Final[Mapping[str | None, int]] = {"net": 0, "forward": 1, None: 2}
 _DIRECTION_ORDER: Final[Mapping[str | None, int]] = {None: 0, "forward": 0, "reverse": 1, "net": 2}
 _COMMODITY_OF_SECTION: Final = {"electric": 1, "natural_gas": 7, "water": 9}
 
@@ -396,11 +397,8 @@ def _pricing(
             RatePlan.id.in_(sorted(plan_ids))
         )
     ):
-        try:
-            tariff = parse_tariff(data)
-        except TariffError:
-            continue
-        if tariff.structure != "tiered":
+        tariff = per_reading_tariff(data)
+        if tariff is not None:
             plans[plan_id] = (tariff, currency)
     found: dict[str, list[Pricing]] = defaultdict(list)
     for point_id, served in contracts.items():
@@ -417,23 +415,13 @@ def _billed(
     channel: ChannelRow, meter_channels: list[ChannelRow], pricing: Iterable[Pricing]
 ) -> tuple[Pricing, ...]:
     """The pricing periods whose rate plan bills this channel (module docstring)."""
-    found = []
-    for priced in pricing:
-        tariff = priced.tariff
-        candidates = sorted(
-            (
-                c
-                for c in meter_channels
-                if c.interval_seconds == channel.interval_seconds
-                and c.interval_seconds > 0
-                and c.kind == tariff.usage_type
-                and c.units == tariff.units
-            ),
-            key=lambda c: BILLED_DIRECTIONS.get(c.direction, len(BILLED_DIRECTIONS)),
-        )
-        if candidates and candidates[0].id == channel.id:
-            found.append(priced)
-    return tuple(found)
+    if channel.interval_seconds == 0:
+        return ()
+    return tuple(
+        priced
+        for priced in pricing
+        if billed_channel(meter_channels, priced.tariff, channel.interval_seconds) == channel
+    )
 
 
 def _reading_order(reading: MeterReading) -> tuple[int, str, int, int, str]:
@@ -710,23 +698,19 @@ def _after(end_date: date, tz: ZoneInfo) -> datetime:
 
 
 def _billed_readings(point: UsagePoint, tariff: Tariff) -> list[MeterReading]:
-    """Per meter, the interval MeterReading the plan bills (net, then forward, then undirected;
+    """Per meter, the interval MeterReading the plan bills (`utility.tariffs.billed_channel`;
     the shortest interval first, as the readings are ordered)."""
     chosen: dict[str, MeterReading] = {}
+    by_meter: dict[str, list[MeterReading]] = defaultdict(list)
     for reading in point.readings:
-        c = reading.channel
-        if (
-            c.interval_seconds == 0
-            or c.kind != tariff.usage_type
-            or c.units != tariff.units
-            or c.direction not in BILLED_DIRECTIONS
-        ):
-            continue
-        best = chosen.get(c.meter_id)
-        if best is None or (
-            BILLED_DIRECTIONS[c.direction] < BILLED_DIRECTIONS[best.channel.direction]
-        ):
-            chosen[c.meter_id] = reading
+        if reading.channel.interval_seconds > 0:
+            by_meter[reading.channel.meter_id].append(reading)
+    for meter_id, readings in by_meter.items():
+        for reading in readings:
+            channels = [r.channel for r in readings]
+            billed = billed_channel(channels, tariff, reading.channel.interval_seconds)
+            if billed == reading.channel and meter_id not in chosen:
+                chosen[meter_id] = reading
     return list(chosen.values())
 
 

@@ -39,7 +39,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -681,3 +681,47 @@ def _exponent(value: Decimal) -> int:
     if not isinstance(exponent, int):
         raise ValueError(f"reading {value} is not a finite number")
     return exponent
+
+
+BILLED_DIRECTIONS: Final[Mapping[str | None, int]] = {"net": 0, "forward": 1, None: 2}
+"""Which of a meter's channels a rate plan bills, best first: net metering bills the net channel,
+other meters their forward or only usage channel."""
+
+
+class MeasuredChannel(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def direction(self) -> str | None: ...
+    @property
+    def units(self) -> str: ...
+    @property
+    def interval_seconds(self) -> int: ...
+
+
+ChannelT = TypeVar("ChannelT", bound=MeasuredChannel)
+
+
+def billed_channel(
+    channels: Collection[ChannelT], tariff: Tariff, interval: int
+) -> ChannelT | None:
+    """The channel among one meter's `channels` of `interval` seconds that `tariff` bills."""
+    candidates = [
+        c
+        for c in channels
+        if c.interval_seconds == interval
+        and c.kind == tariff.usage_type
+        and c.units == tariff.units
+    ]
+    last = len(BILLED_DIRECTIONS)
+    return min(candidates, key=lambda c: BILLED_DIRECTIONS.get(c.direction, last), default=None)
+
+
+def per_reading_tariff(data: Mapping[str, Any]) -> Tariff | None:
+    """The tariff when it prices each reading by its time (time-of-use, flat), else None (a
+    tiered plan needs its whole period; a plan that does not parse prices nothing)."""
+    try:
+        tariff = parse_tariff(data)
+    except TariffError:
+        return None
+    return None if tariff.structure == "tiered" else tariff
