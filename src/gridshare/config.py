@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -67,6 +68,19 @@ class Settings(BaseSettings):
     documentation_url: str | None = Field(default=None, description="Default: {base_url}/docs")
     support_url: str | None = Field(default=None, description="Default: {base_url}/support")
     support_email: str = Field(default="developers@example.com", description="Shown on /support")
+    beckn_subscriber_id: str | None = Field(
+        default=None, description="Our Beckn subscriber id (BPP); default: the base URL's host"
+    )
+    beckn_domains: list[str] = Field(
+        default=["service", "deg:service"], description="context.domain values accepted"
+    )
+    beckn_registry_url: str | None = Field(
+        default=None, description="The Beckn registry's lookup base URL (network registry)"
+    )
+    beckn_registry_file: Path | None = Field(
+        default=None, description="A JSON file of subscribers and keys (closed networks, tests)"
+    )
+    beckn_registry_cache_seconds: int = Field(default=300, ge=0)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_lease_seconds: int = Field(default=60, ge=1)
@@ -148,6 +162,11 @@ class Settings(BaseSettings):
     def url(self, path: str) -> str:
         """An absolute URL on this server for `path` (which starts with `/`)."""
         return f"{self.base_url}{path}"
+
+    @property
+    def subscriber_id(self) -> str:
+        """Our Beckn subscriber id: `beckn_subscriber_id`, else the base URL's host."""
+        return self.beckn_subscriber_id or urlsplit(self.base_url).netloc
 
     @property
     def website(self) -> str:
