@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from gridshare import __version__
+from gridshare.beckn import routes as beckn_routes
 from gridshare.cds import (
     accounts,
     aggregations,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(espi_admin.router)
     app.include_router(espi_routes.router)
     app.include_router(espi_custodian.router)
+    app.include_router(beckn_routes.router)
     for face in (
         authorize,
         par,

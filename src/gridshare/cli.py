@@ -1,7 +1,8 @@
 """The operator's command line (Typer): demo, serve, worker, db upgrade, import usage and
 import greenbutton, and the client registrations: clients list/approve, messages send, files add,
 requests list/approve/reject (CDS-WG1-02), greenbutton register/notify (NAESB REQ.21 ESPI third
-parties) and greenbutton custodian-token (the Data Custodian's own FB 33 token)."""
+parties), greenbutton custodian-token (the Data Custodian's own FB 33 token) and beckn keys
+show/rotate (our Beckn subscriber keys, BECKN-006)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,12 @@ greenbutton_app = typer.Typer(
 )
 app.add_typer(greenbutton_app, name="greenbutton")
 app.add_typer(requests_app, name="requests")
+beckn_app = typer.Typer(help="Beckn / DEG: the utility as a BPP." + _LINKS, no_args_is_help=True)
+beckn_keys_app = typer.Typer(
+    help="Our Beckn subscriber keys (BECKN-006): publish, rotate.", no_args_is_help=True
+)
+beckn_app.add_typer(beckn_keys_app, name="keys")
+app.add_typer(beckn_app, name="beckn")
 console = Console(stderr=True)
 output = Console()
 """What a command answers (ids, tables) goes to stdout; progress and errors to stderr."""
@@ -726,3 +733,36 @@ def requests_reject(
         _fail(str(error))
     console.print(f"{message_id} rejected.")
     output.print(answer_id, highlight=False)
+
+
+@beckn_keys_app.command("show")
+def beckn_keys_show(data_dir: DataDirOpt = None) -> None:
+    """Print the registry subscribe payloads (one per accepted domain) of our current key, made
+    now if there is none."""
+    from gridshare.beckn import keys
+
+    settings = _settings(data_dir=data_dir)
+    with _transaction(settings) as session:
+        payload = keys.subscriptions(settings, keys.current_key(session, settings))
+    output.print_json(json.dumps(payload))
+
+
+@beckn_keys_app.command("rotate")
+def beckn_keys_rotate(data_dir: DataDirOpt = None) -> None:
+    """Make a new key and retire the current one, which stays valid for verification during
+    the grace period: prints the new subscribe payloads, to send to the registry."""
+    from gridshare.beckn import keys
+
+    settings = _settings(data_dir=data_dir)
+    with _transaction(settings) as session:
+        previous = keys.current_key(session, settings)
+        new = keys.rotate(session, settings)
+        payload = keys.subscriptions(settings, new)
+    console.print(
+        f"{previous.unique_key_id} retired: valid for verification until "
+        f"{previous.valid_until:%Y-%m-%d %H:%M} UTC. New key {new.unique_key_id}: send the "
+        "payloads below to the registry's /subscribe.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    output.print_json(json.dumps(payload))

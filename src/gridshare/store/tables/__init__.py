@@ -3,6 +3,7 @@
 from gridshare.store.tables import (
     accounts,
     aggregations,
+    beckn,
     bills,
     clients,
     contracts,
@@ -25,6 +26,7 @@ __all__ = [
     "Base",
     "accounts",
     "aggregations",
+    "beckn",
     "bills",
     "clients",
     "contracts",

@@ -1,0 +1,53 @@
+"""Our Beckn subscriber keys (BECKN-006 signing keys, registry Subscription `key_id`,
+`signing_public_key`, `encr_public_key`, `valid_from`, `valid_until`).
+
+One key is `active` (a partial unique index allows no second); rotating retires it, shortening
+its `valid_until` to the end of a grace period during which receivers may still verify what it
+signed. Private keys are stored only sealed with the server key (`grants.secrets.Sealer`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, LargeBinary, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gridshare.store.db import utcnow
+from gridshare.store.tables.base import Base
+
+ACTIVE = "active"
+RETIRED = "retired"
+
+
+class BecknKey(Base):
+    __tablename__ = "beckn_keys"
+    __table_args__ = (
+        Index(
+            "uq_beckn_keys_one_active",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    unique_key_id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, comment="the keyId's unique_key_id (a UUID)"
+    )
+    signing_public_key: Mapped[str] = mapped_column(
+        String(60), comment="Ed25519 public key, base64 of its 32 raw bytes"
+    )
+    signing_private_sealed: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="the Ed25519 seed (base64), sealed with the server key"
+    )
+    encr_public_key: Mapped[str] = mapped_column(
+        String(60), comment="X25519 public key, base64 of its 32 raw bytes"
+    )
+    encr_private_sealed: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="the X25519 private key (base64), sealed with the server key"
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), comment="active or retired")
