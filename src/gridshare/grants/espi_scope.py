@@ -66,10 +66,6 @@ class EspiScope:
         return now - timedelta(seconds=self.history_seconds)
 
 
-def is_espi_scope(text: str) -> bool:
-    return text.startswith("FB=")
-
-
 def parse(text: str) -> EspiScope:
     """Parse and check one scope string; raises ScopeError naming the bad term."""
     terms: dict[str, str] = {}
