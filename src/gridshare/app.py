@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from gridshare import __version__
+from gridshare.beckn import endpoint as beckn_endpoint
 from gridshare.beckn import routes as beckn_routes
 from gridshare.cds import (
     accounts,
@@ -50,6 +51,7 @@ from gridshare.web import (
     apps,
     consent,
     demo_mail,
+    desk,
     developer_docs,
     developers,
     downloads,
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(espi_routes.router)
     app.include_router(espi_custodian.router)
     app.include_router(beckn_routes.router)
+    app.include_router(beckn_endpoint.router)
     for face in (
         authorize,
         par,
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         dmd,
         demo_mail,
         developers,
+        desk,
     ):
         app.include_router(face.router)
     app.add_exception_handler(HTTPException, _http_error)

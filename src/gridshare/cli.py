@@ -1,8 +1,9 @@
 """The operator's command line (Typer): demo, serve, worker, db upgrade, import usage and
 import greenbutton, and the client registrations: clients list/approve, messages send, files add,
 requests list/approve/reject (CDS-WG1-02), greenbutton register/notify (NAESB REQ.21 ESPI third
-parties), greenbutton custodian-token (the Data Custodian's own FB 33 token) and beckn keys
-show/rotate (our Beckn subscriber keys, BECKN-006)."""
+parties), greenbutton custodian-token (the Data Custodian's own FB 33 token), beckn keys
+show/rotate (our Beckn subscriber keys, BECKN-006), the connection desk's orders
+list/show/advance (DEG Connections orders) and staff add (the desk's staff accounts)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -58,6 +60,16 @@ beckn_keys_app = typer.Typer(
 )
 beckn_app.add_typer(beckn_keys_app, name="keys")
 app.add_typer(beckn_app, name="beckn")
+orders_app = typer.Typer(
+    help="Connection orders (DEG Connections): the connection desk. A change is announced to the "
+    "requester (an on_status the worker sends).",
+    no_args_is_help=True,
+)
+app.add_typer(orders_app, name="orders")
+staff_app = typer.Typer(
+    help="Staff accounts for the connection desk (/desk).", no_args_is_help=True
+)
+app.add_typer(staff_app, name="staff")
 console = Console(stderr=True)
 output = Console()
 """What a command answers (ids, tables) goes to stdout; progress and errors to stderr."""
@@ -106,19 +118,21 @@ def _settings(
     return settings
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, with_worker: bool = True) -> None:
     import uvicorn
 
     from gridshare.app import create_app
+    from gridshare.deliveries import handlers
     from gridshare.jobs.worker import Worker
     from gridshare.store.db import make_engine
 
     engine = make_engine(settings.sqlalchemy_url)
     _require_schema(engine)
     stop = threading.Event()
-    worker = Worker(engine, settings)
+    worker = Worker(engine, settings, handlers(settings, engine))
     thread = threading.Thread(target=worker.run, args=(stop,), name="outbox-worker", daemon=True)
-    thread.start()
+    if with_worker:
+        thread.start()
     console.print(f"[bold]gridshare[/] serving {settings.utility_name} at {settings.base_url}")
     console.print(f"  metadata: {settings.url('/.well-known/cds-server-metadata.json')}")
     if settings.mail_capture:
@@ -127,7 +141,8 @@ def _serve(settings: Settings) -> None:
         uvicorn.run(create_app(settings, engine), host=settings.host, port=settings.port)
     finally:
         stop.set()
-        thread.join(timeout=10)
+        if with_worker:
+            thread.join(timeout=10)
 
 
 def _require_schema(engine: Any) -> None:
@@ -201,14 +216,21 @@ def serve(
     port: PortOpt = None,
     data_dir: DataDirOpt = None,
     base_url: BaseUrlOpt = None,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker", help="Leave the outbox to `gridshare worker` processes run apart."
+        ),
+    ] = False,
 ) -> None:
-    """Serve the APIs with an in-process outbox worker."""
-    _serve(_settings(host, port, data_dir, base_url))
+    """Serve the APIs, with an in-process outbox worker unless --no-worker."""
+    _serve(_settings(host, port, data_dir, base_url), with_worker=not no_worker)
 
 
 @app.command()
 def worker(data_dir: DataDirOpt = None) -> None:
     """Run the outbox worker alone (delivers callbacks, notifications and email)."""
+    from gridshare.deliveries import handlers
     from gridshare.jobs.worker import Worker
     from gridshare.store.db import make_engine
 
@@ -218,7 +240,7 @@ def worker(data_dir: DataDirOpt = None) -> None:
     stop = threading.Event()
     console.print("outbox worker running; Ctrl-C stops it")
     try:
-        Worker(engine, settings).run(stop)
+        Worker(engine, settings, handlers(settings, engine)).run(stop)
     except KeyboardInterrupt:
         stop.set()
 
@@ -766,3 +788,201 @@ def beckn_keys_rotate(data_dir: DataDirOpt = None) -> None:
         soft_wrap=True,
     )
     output.print_json(json.dumps(payload))
+
+
+@orders_app.command("list")
+def orders_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only orders of this status, e.g. PENDING.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1000, help="At most this many, newest first.")
+    ] = 50,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List connection orders, newest first (times in the utility's time zone)."""
+    from gridshare.utility import orders
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        with _transaction(settings) as session:
+            found = orders.listing(session, status, limit)
+    except orders.OrderError as error:
+        _fail(str(error))
+    if not found:
+        console.print("No connection orders" + (f" with status {status}." if status else "."))
+        return
+    table = Table(
+        "id",
+        "created",
+        "status",
+        "item",
+        "customer",
+        "requester",
+        "total",
+        caption=f"times in {settings.timezone}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for index, column in enumerate(table.columns):
+        column.no_wrap = index in (0, 2)
+        column.overflow = "fold"
+    for order in found:
+        table.add_row(
+            order.id,
+            _local(settings, order.created),
+            order.status,
+            order.item_name,
+            order.customer_name,
+            order.requester,
+            f"{order.total} {order.currency}",
+        )
+    output.print(table)
+
+
+@orders_app.command("show")
+def orders_show(
+    order_id: Annotated[str, typer.Argument(metavar="ORDER", help="The order's id (CO-...).")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Show a connection order: terms, connection details, cancellation, history, ratings."""
+    from gridshare.utility import orders
+
+    settings = _settings(data_dir=data_dir)
+    with _transaction(settings) as session:
+        order = orders.find(session, order_id)
+        if order is None:
+            console.print(f"[red]There is no connection order {order_id}.[/]", highlight=False)
+            raise typer.Exit(1)
+        history = orders.events(session, order.id)
+        ratings = orders.ratings(session, order.id)
+    fields = Table("field", "value", title=f"{order.id} ({settings.timezone})", show_header=False)
+    for name, value in (
+        ("status", order.status),
+        ("created", _local(settings, order.created)),
+        ("updated", _local(settings, order.updated)),
+        ("channel", order.channel),
+        ("requester", order.requester),
+        ("transaction", order.transaction_id),
+        ("item", f"{order.item_name} ({order.item_id})"),
+        ("customer", order.customer_name),
+        ("email", order.email),
+        ("phone", order.phone),
+        ("address", order.address),
+        ("gps", order.gps),
+        ("total", f"{order.total} {order.currency}"),
+    ):
+        fields.add_row(name, value or "")
+    for name, value in order.details.items():
+        fields.add_row(f"detail {name}", str(value))
+    for name, value in (order.cancellation or {}).items():
+        fields.add_row(f"cancellation {name}", "" if value is None else str(value))
+    output.print(fields)
+    events = Table("when", "change", "actor", "reason", title="history")
+    for event in history:
+        change = (
+            f"{event.from_status} -> {event.to_status}" if event.from_status else event.to_status
+        )
+        events.add_row(_local(settings, event.at), change, event.actor, event.reason or "")
+    output.print(events)
+    if ratings:
+        rated = Table("when", "category", "target", "value", title="ratings")
+        for rating in ratings:
+            rated.add_row(
+                _local(settings, rating.at), rating.category, rating.target_id, rating.value
+            )
+        output.print(rated)
+
+
+@orders_app.command("advance")
+def orders_advance(
+    order_id: Annotated[str, typer.Argument(metavar="ORDER", help="The order's id (CO-...).")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="The new status: IN_PROGRESS, COMPLETED, FAILED or CANCELLED, as allowed."
+        ),
+    ],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, for the history.")] = None,
+    detail: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--detail",
+            metavar="CODE=VALUE",
+            help="A connection detail to record, e.g. meter_id=M-123 (repeatable).",
+        ),
+    ] = None,
+    as_name: Annotated[
+        str | None, typer.Option("--as", help="Who makes the change (default: your login name).")
+    ] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Move a connection order to a new status; the requester is told (an on_status)."""
+    import getpass
+
+    from gridshare.utility import desk, orders, staff
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        who = staff.actor(as_name if as_name is not None else getpass.getuser())
+        details = desk.checked_details(_pairs(detail or []))
+        why = desk.checked_reason(reason)
+        with _transaction(settings) as session:
+            order = orders.find(session, order_id, lock=True)
+            if order is None:
+                _fail(f"there is no connection order {order_id}.")
+            event = orders.advance(session, order, to, actor=who, reason=why, details=details)
+            moved = f"{order.id}: {event.from_status} -> {event.to_status}"
+    except (orders.OrderError, staff.StaffError) as error:
+        _fail(f"{error}.")
+    console.print(f"{moved} by {who}; the requester will be told.", highlight=False)
+    output.print(event.to_status, highlight=False)
+
+
+def _pairs(values: list[str]) -> dict[str, str]:
+    """`CODE=VALUE` options as a mapping; a code given twice or without `=` is refused."""
+    from gridshare.utility.orders import OrderError
+
+    pairs: dict[str, str] = {}
+    for value in values:
+        code, equals, text = value.partition("=")
+        code = code.strip()
+        if not equals:
+            raise OrderError(f"--detail {value!r} needs the form CODE=VALUE")
+        if code in pairs:
+            raise OrderError(f"--detail {code} is given twice")
+        pairs[code] = text
+    return pairs
+
+
+def _local(settings: Settings, moment: datetime) -> str:
+    return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+
+
+@staff_app.command("add")
+def staff_add(
+    name: Annotated[str, typer.Argument(help="The staff member's login name.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
+    ] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add a staff account for the connection desk (/desk); asks for the password twice unless
+    --password-stdin."""
+    import sys
+
+    from gridshare.utility import staff
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings(data_dir=data_dir)
+    try:
+        with _transaction(settings) as session:
+            staff.add(session, name, password)
+    except staff.StaffError as error:
+        _fail(f"{error}.")
+    console.print(f"{name} can now log in at {settings.url('/desk/login')}", highlight=False)

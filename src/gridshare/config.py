@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         default=None, description="A JSON file of subscribers and keys (closed networks, tests)"
     )
     beckn_registry_cache_seconds: int = Field(default=300, ge=0)
+    beckn_catalog_file: Path | None = Field(
+        default=None,
+        description="The connection products offered on Beckn (JSON); default: the bundled demo "
+        "catalog, beckn/catalog.json",
+    )
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_lease_seconds: int = Field(default=60, ge=1)

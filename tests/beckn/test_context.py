@@ -318,13 +318,11 @@ def test_callback_context_needs_a_bpp_action(settings: Settings) -> None:
         callback_context(context(), settings, "on_select")
 
 
-def test_unsolicited_context_has_a_fresh_message_id(settings: Settings) -> None:
+def test_unsolicited_context_has_its_own_message_id(settings: Settings) -> None:
     request = context(action="status")
-    first = unsolicited_context(request, settings, "status", NOW)
-    second = unsolicited_context(request, settings, "status", NOW)
-    assert first["message_id"] != request["message_id"]
-    assert first["message_id"] != second["message_id"]
-    assert str(uuid.UUID(first["message_id"])) == first["message_id"]
+    fresh = str(uuid.uuid4())
+    first = unsolicited_context(request, settings, "status", fresh, NOW)
+    assert first["message_id"] == fresh != request["message_id"]
     assert first["transaction_id"] == request["transaction_id"]
     assert (first["action"], first["bpp_id"]) == ("on_status", "bpp.example.com")
 
@@ -337,7 +335,7 @@ def test_our_callbacks_validate_against_the_schema(action: str, settings: Settin
     error = BecknError(INVALID_REQUEST, "example").error()
     for made in (
         callback_context(request, settings, action, NOW),
-        unsolicited_context(request, settings, action, NOW),
+        unsolicited_context(request, settings, action, str(uuid.uuid4()), NOW),
     ):
         body: dict[str, Any] = {"context": made, "error": error}
         if action == "rating":

@@ -25,7 +25,6 @@ from __future__ import annotations
 import calendar
 import ipaddress
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gridshare.beckn import keys
-from gridshare.beckn.errors import BecknError
+from gridshare.beckn.errors import ACTION_NOT_APPLICABLE, INVALID_REQUEST, BecknError
 from gridshare.config import Settings
 from gridshare.timefmt import rfc3339
 
@@ -62,13 +61,13 @@ REQUIRED_FIELDS = (
     "message_id",
     "timestamp",
 )
+TEXT_MAX = 200
+"""The longest id, domain or timestamp accepted (`bap_uri`: URL_MAX)."""
+URL_MAX = 2000
 FUTURE_SKEW = timedelta(minutes=5)
 """How far ahead of our clock a sender's `timestamp` may be."""
 DEFAULT_TTL = "PT10M"
 """The validity of a message that states no `ttl` (the Generic guide's example value)."""
-
-INVALID_REQUEST = "30000"
-ACTION_NOT_APPLICABLE = "40001"
 
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
@@ -197,13 +196,15 @@ def unsolicited_context(
     transaction_context: Mapping[str, Any],
     settings: Settings,
     action: str,
+    message_id: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The context of an `on_{action}` we send unprompted (e.g. `on_status` on a state change) in
-    the transaction of `transaction_context` (an earlier request's): a fresh UUID `message_id`."""
-    context = callback_context(transaction_context, settings, action, now)
-    context["message_id"] = str(uuid.uuid4())
-    return context
+    the transaction of `transaction_context` (an earlier request's, without its `message_id`):
+    a `message_id` of its own (Context.yaml: unsolicited callbacks carry a new one)."""
+    return callback_context(
+        {**transaction_context, "message_id": message_id}, settings, action, now
+    )
 
 
 def _invalid(field: str, problem: str) -> BecknError:
@@ -216,6 +217,9 @@ def _text(context: Mapping[str, Any], name: str) -> str:
         raise _invalid(name, "is required")
     if not isinstance(value, str) or not value.strip():
         raise _invalid(name, "must be a non-empty string")
+    longest = URL_MAX if name == "bap_uri" else TEXT_MAX
+    if len(value) > longest:
+        raise _invalid(name, f"is longer than {longest} characters")
     return value
 
 

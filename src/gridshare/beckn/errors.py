@@ -3,7 +3,23 @@ refusal of the BPP is a `BecknError`, answered as a NACK carrying its code and m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
+
+INVALID_REQUEST: Final = "30000"
+PROVIDER_NOT_FOUND: Final = "30001"
+ITEM_NOT_FOUND: Final = "30004"
+FULFILLMENT_UNAVAILABLE: Final = "30008"
+ORDER_NOT_FOUND: Final = "30010"
+INVALID_CANCELLATION_REASON: Final = "30011"
+INVALID_UPDATE_TARGET: Final = "30012"
+RATED_ENTITY_NOT_FOUND: Final = "30014"
+INVALID_RATING_VALUE: Final = "30015"
+ACTION_NOT_APPLICABLE: Final = "40001"
+CANCELLATION_NOT_POSSIBLE: Final = "50001"
+UPDATE_NOT_POSSIBLE: Final = "50002"
+UNSUPPORTED_RATING_CATEGORY: Final = "50003"
+"""BECKN-005 codes. A request with code 30000 (malformed) is refused with a NACK; the others
+concern a request we understood, so they are acknowledged and the `on_*` callback carries them."""
 
 
 class BecknError(Exception):

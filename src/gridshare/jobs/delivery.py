@@ -61,6 +61,10 @@ class HttpPost:
 
     def __call__(self, message: Message) -> None:
         url, body, headers = _request(message)
+        self.send(url, body, headers)
+
+    def send(self, url: str, body: bytes, headers: httpx.Headers) -> httpx.Response:
+        """POST `body` to `url`: the 2xx response, or the failure's class as above."""
         try:
             response = self._http().post(url, content=body, headers=headers)
         except httpx.TimeoutException as error:
@@ -68,7 +72,7 @@ class HttpPost:
         except httpx.HTTPError as error:
             raise DeliveryFailed(f"POST {url} failed: {error!r}") from error
         if response.is_success:
-            return
+            return response
         answer = f"POST {url} answered {response.status_code} {response.reason_phrase}"
         detail = " ".join(response.text.split())[:300]
         if detail:

@@ -14,10 +14,12 @@ from gridshare.store.tables import (
     mail,
     messages,
     meters,
+    orders,
     outbox,
     programs,
     receipts,
     servicepoints,
+    staff,
     usage,
 )
 from gridshare.store.tables.base import Base
@@ -37,9 +39,11 @@ __all__ = [
     "mail",
     "messages",
     "meters",
+    "orders",
     "outbox",
     "programs",
     "receipts",
     "servicepoints",
+    "staff",
     "usage",
 ]

@@ -1,4 +1,6 @@
-"""Our Beckn subscriber keys (BECKN-006 signing keys, registry Subscription `key_id`,
+"""Beckn: our subscriber keys and the audit trail of messages.
+
+Our subscriber keys (BECKN-006 signing keys, registry Subscription `key_id`,
 `signing_public_key`, `encr_public_key`, `valid_from`, `valid_until`).
 
 One key is `active` (a partial unique index allows no second); rotating retires it, shortening
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, LargeBinary, String, text
+from sqlalchemy import Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridshare.store.db import utcnow
@@ -51,3 +53,33 @@ class BecknKey(Base):
     valid_from: Mapped[datetime]
     valid_until: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(10), comment="active or retired")
+
+
+class BecknMessage(Base):
+    """Every Beckn message received or sent, as the exact bytes that were signed, with the
+    signature headers and the answer: the audit trail.
+
+    `dedupe_key` is set on requests we acknowledged (a digest of action, sender and
+    `message_id`): a repeat finds the first one and gets its answer again.
+    """
+
+    __tablename__ = "beckn_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    direction: Mapped[str] = mapped_column(String(3), comment="in or out")
+    action: Mapped[str] = mapped_column(String(20))
+    transaction_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    bap_id: Mapped[str | None] = mapped_column(String(255))
+    peer_url: Mapped[str | None] = mapped_column(
+        String(2000), comment="where an outgoing message went"
+    )
+    body: Mapped[bytes] = mapped_column(LargeBinary, comment="the bytes signed and sent")
+    authorization: Mapped[str | None] = mapped_column(Text)
+    gateway_authorization: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(
+        Integer, comment="our answer's status, or the receiver's"
+    )
+    answer: Mapped[str | None] = mapped_column(Text, comment="the ACK/NACK body")
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
