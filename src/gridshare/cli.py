@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gridshare.beckn import client_cli
 from gridshare.config import Settings
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ beckn_keys_app = typer.Typer(
 )
 beckn_app.add_typer(beckn_keys_app, name="keys")
 app.add_typer(beckn_app, name="beckn")
+app.add_typer(client_cli.app, name="beckn-client")
 orders_app = typer.Typer(
     help="Connection orders (DEG Connections): the connection desk. A change is announced to the "
     "requester (an on_status the worker sends).",

@@ -1,13 +1,11 @@
-"""A test BAP written apart from `gridshare.beckn`: PyNaCl keys and signatures, BLAKE2b from
-hashlib, the BECKN-006 signing string as the document gives it, a registry-file entry, and a
-callback receiver (a real HTTP server on a local port) that checks every callback's signature
-against the keys the BPP publishes at `/beckn/subscriber.json`.
+"""A test BAP written apart from `gridshare.beckn`: PyNaCl keys, signatures made and checked by
+`independent` (PyNaCl and hashlib), a registry-file entry, and a callback receiver (a real HTTP
+server on a local port) that checks every callback's signature against the keys the BPP
+publishes at `/beckn/subscriber.json`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import queue
 import re
@@ -25,15 +23,9 @@ from typing import Any
 import nacl.exceptions
 import nacl.signing
 
+from tests.beckn import independent
+
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
-
-
-def digest(body: bytes) -> str:
-    return base64.b64encode(hashlib.blake2b(body, digest_size=64).digest()).decode()
-
-
-def signing_string(created: int, expires: int, body: bytes) -> bytes:
-    return f"(created): {created}\n(expires): {expires}\ndigest: BLAKE-512={digest(body)}".encode()
 
 
 @dataclass
@@ -52,7 +44,7 @@ class Bap:
             "type": "BAP",
             "domain": "service",
             "key_id": self.unique_key_id,
-            "signing_public_key": base64.b64encode(bytes(self.key.verify_key)).decode(),
+            "signing_public_key": independent.public_b64(self.key),
             "valid_from": "2020-01-01T00:00:00Z",
             "valid_until": "2099-01-01T00:00:00Z",
             "status": "SUBSCRIBED",
@@ -82,13 +74,8 @@ class Bap:
     def sign(self, body: bytes, created: int | None = None, expires: int | None = None) -> str:
         created = int(time.time()) - 1 if created is None else created
         expires = created + 600 if expires is None else expires
-        signature = self.key.sign(signing_string(created, expires, body)).signature
-        return (
-            f'Signature keyId="{self.subscriber_id}|{self.unique_key_id}|ed25519",'
-            f'algorithm="ed25519",created="{created}",expires="{expires}",'
-            f'headers="(created) (expires) digest",'
-            f'signature="{base64.b64encode(signature).decode()}"'
-        )
+        key_id = f"{self.subscriber_id}|{self.unique_key_id}|ed25519"
+        return independent.sign(body, self.key, key_id, created, expires)
 
     def signed(self, message: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(message).encode()
@@ -96,18 +83,15 @@ class Bap:
 
 
 def verify(body: bytes, authorization: str, public_keys: dict[str, str]) -> str:
-    """The key id that signed `body` (BECKN-006), checked with PyNaCl; AssertionError if not."""
-    params = dict(_PARAM.findall(authorization))
-    subscriber_id, unique_key_id, algorithm = params["keyId"].split("|")
-    assert algorithm == "ed25519" and params["algorithm"] == "ed25519"
-    assert params["headers"] == "(created) (expires) digest"
-    created, expires = int(params["created"]), int(params["expires"])
-    assert created <= time.time() + 5 and expires >= time.time(), "signature outside its window"
-    key = nacl.signing.VerifyKey(base64.b64decode(public_keys[unique_key_id]))
+    """The subscriber whose key (one of `public_keys`, by unique key id) signed `body`, checked
+    with PyNaCl and within its window; AssertionError if not."""
+    subscriber_id, unique_key_id, _ = dict(_PARAM.findall(authorization))["keyId"].split("|")
     try:
-        key.verify(signing_string(created, expires, body), base64.b64decode(params["signature"]))
+        params = independent.verify(authorization, body, public_keys[unique_key_id])
     except nacl.exceptions.BadSignatureError:
-        raise AssertionError(f"callback signature by {params['keyId']} does not verify") from None
+        raise AssertionError(f"the signature of {subscriber_id} does not verify") from None
+    now = time.time()
+    assert int(params["created"]) <= now + 5 <= int(params["expires"]) + 5, "outside its window"
     return subscriber_id
 
 

@@ -1,0 +1,684 @@
+"""`gridshare beckn-client`: a Beckn BAP on the command line, for operators and tests (core
+1.1.0 actions, DEG Connections guide v1.1 messages; the library is `gridshare.beckn.client`).
+
+`init` makes the BAP's key file (and its registry entry). Each request command signs its request
+(BECKN-006), POSTs it to `--bpp`, reports the BPP's ACK or NACK, then takes callbacks on the
+callback URL's port until the `on_{action}` answering its `message_id` arrives, and prints it as
+JSON on stdout. It exits 1 on a NACK, on no callback within `--timeout`, or on a callback that
+carries an `error`. With `--no-wait` it prints the ACK instead; `listen` (in another shell)
+then prints the callbacks. The transaction (its id, the BPP, the orders sent) is kept beside the
+key file in `{key file}.state.json`, and every callback received in `{key file}.callbacks.jsonl`:
+later steps read them (init's fulfillment from on_select, confirm's payments from on_init, the
+order id from on_confirm).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from gridshare.beckn.client import Callback, Identity, Transaction
+    from gridshare.beckn.signing import KeyLookup
+
+app = typer.Typer(
+    help="A Beckn BAP (buyer app) for operators and tests: sign requests to a BPP and print its "
+    "callbacks.",
+    no_args_is_help=True,
+)
+console = Console(stderr=True)
+"""Progress and errors; stdout carries only the JSON a command answers."""
+
+KeyFileOpt = Annotated[
+    Path,
+    typer.Option("--key-file", help="The BAP's key file (made by init); state sits beside it."),
+]
+BppOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--bpp",
+        help="The BPP's Beckn base URL, e.g. http://127.0.0.1:8000/beckn "
+        "(default: the current transaction's).",
+    ),
+]
+RegistryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--registry-file",
+        help="Check callbacks with the BPP's key from this registry file (JSON array of "
+        "Subscriptions) instead of {bpp}/subscriber.json.",
+    ),
+]
+HostOpt = Annotated[str, typer.Option("--host", help="Interface to take callbacks on.")]
+PortOpt = Annotated[
+    int | None,
+    typer.Option("--port", help="Port to take callbacks on (default: the callback URL's)."),
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", help="Seconds to wait for the callback.", min=0)
+]
+NoWaitOpt = Annotated[
+    bool, typer.Option("--no-wait", help="Print the ACK and exit; do not take the callback.")
+]
+TtlOpt = Annotated[
+    str, typer.Option("--ttl", help="The request's ttl (ISO 8601), also its signature's life.")
+]
+TransactionOpt = Annotated[
+    str | None,
+    typer.Option("--transaction-id", help="Work on this transaction (it becomes the current one)."),
+]
+OrderIdOpt = Annotated[
+    str | None,
+    typer.Option("--order-id", help="The order (default: the one on_confirm gave)."),
+]
+DEFAULT_KEY_FILE = Path("beckn-bap.json")
+
+
+@dataclass(frozen=True)
+class _Options:
+    key_file: Path
+    bpp: str | None
+    registry_file: Path | None
+    host: str
+    port: int | None
+    timeout: float
+    wait: bool
+    ttl: str
+
+
+@dataclass
+class _Step:
+    """What a request command works with."""
+
+    identity: Identity
+    transaction: Transaction
+    journal: list[Callback]
+
+    def latest(self, action: str) -> Callback | None:
+        from gridshare.beckn import client
+
+        return client.latest(self.journal, self.transaction.transaction_id, action)
+
+    def bpp_id(self) -> str | None:
+        """The BPP's id as its callbacks in this transaction gave it."""
+        ids = [
+            c.context.get("bpp_id")
+            for c in self.journal
+            if c.transaction_id == self.transaction.transaction_id
+        ]
+        return next((i for i in reversed(ids) if isinstance(i, str)), None)
+
+    def order_id(self, given: str | None) -> str:
+        if given:
+            return given
+        confirmed = self.latest("on_confirm")
+        order_id = confirmed.order.get("id") if confirmed else None
+        if not isinstance(order_id, str):
+            _fail(
+                f"no on_confirm with an order id is recorded for transaction "
+                f"{self.transaction.transaction_id}: give --order-id"
+            )
+        return order_id
+
+
+def _options(
+    key_file: Path,
+    bpp: str | None,
+    registry_file: Path | None,
+    host: str,
+    port: int | None,
+    timeout: float,
+    no_wait: bool,
+    ttl: str,
+) -> _Options:
+    return _Options(key_file, bpp, registry_file, host, port, timeout, not no_wait, ttl)
+
+
+@app.command("init")
+def init(
+    subscriber_id: Annotated[
+        str, typer.Option("--subscriber-id", help="The BAP's subscriber id, e.g. bap.example.com.")
+    ],
+    callback_url: Annotated[
+        str,
+        typer.Option(
+            "--callback-url",
+            help="bap_uri: where the BPP POSTs on_* callbacks, e.g. http://127.0.0.1:8765/bap.",
+        ),
+    ],
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    registry_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--registry-file",
+            help="Also write our Subscription into this registry file (the BPP's "
+            "GRIDSHARE_BECKN_REGISTRY_FILE).",
+        ),
+    ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option("--domain", help="context.domain (default: the key file's, else service)."),
+    ] = None,
+    new_key: Annotated[
+        bool, typer.Option("--new-key", help="Replace the key of an existing key file.")
+    ] = False,
+) -> None:
+    """Make the BAP's key file and print its registry Subscription.
+
+    The key file holds an Ed25519 key pair and its key id. Run again to change the callback URL
+    or domain of an existing key file (its key changes only with --new-key).
+    """
+    from gridshare.beckn import client
+
+    with _reporting():
+        identity = client.init_identity(
+            key_file,
+            subscriber_id,
+            callback_url,
+            domain=domain,
+            registry_file=registry_file,
+            new_key=new_key,
+        )
+    where = f" and {registry_file}" if registry_file else ""
+    console.print(
+        f"{identity.subscriber_id} key {identity.unique_key_id} in {key_file}{where}.",
+        highlight=False,
+        markup=False,
+    )
+    _print(identity.registry_entry())
+
+
+@app.command("search")
+def search(
+    text: Annotated[str | None, typer.Option("--text", help="Free text.")] = None,
+    category: Annotated[
+        str, typer.Option("--category", help="The category code.")
+    ] = "ELECTRICITY_CONNECTION",
+    point: Annotated[
+        str | None, typer.Option("--gps", help='Where the connection is: "lat,lon".')
+    ] = None,
+    transaction_id: Annotated[
+        str | None,
+        typer.Option("--transaction-id", help="The new transaction's id (default: a new UUID)."),
+    ] = None,
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Start a transaction: search the BPP's catalog; print on_search."""
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        step = _step(options, start=transaction_id or str(uuid.uuid4()))
+        message = client.search_message(text, category or None, point)
+        _exchange(options, step, "search", message)
+
+
+@app.command("select")
+def select(
+    provider: Annotated[str, typer.Option("--provider", help="The provider id (on_search).")],
+    item: Annotated[str, typer.Option("--item", help="The item id (on_search).")],
+    load_kw: Annotated[
+        str | None, typer.Option("--load-kw", help="requested_load_kw, e.g. 5.")
+    ] = None,
+    monthly_kwh: Annotated[
+        str | None,
+        typer.Option("--monthly-kwh", help="estimated_monthly_consumption_kwh, e.g. 300."),
+    ] = None,
+    user_type: Annotated[
+        str, typer.Option("--user-type", help="connection-type user_type.")
+    ] = "CONSUMER",
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Choose a connection product and the load wanted; print on_select (the quote)."""
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        step = _step(options)
+        order = client.select_order(
+            provider, item, load_kw=load_kw, monthly_kwh=monthly_kwh, user_type=user_type
+        )
+        step.transaction.orders["select"] = order
+        _exchange(options, step, "select", {"order": order})
+
+
+@app.command("init-order")
+def init_order(
+    name: Annotated[str, typer.Option("--name", help="The customer's name (billing).")],
+    address: Annotated[str, typer.Option("--address", help="The site's address (billing).")],
+    email: Annotated[str | None, typer.Option("--email", help="Billing email.")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="Billing phone.")] = None,
+    point: Annotated[str | None, typer.Option("--gps", help='The site: "lat,lon".')] = None,
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Beckn `init`: billing and the site; print on_init.
+
+    The order is the selected product with the fulfillment on_select offered, the customer and
+    the site as its end stop. on_init answers the payment terms and the document form.
+    """
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        step = _step(options)
+        selected = step.transaction.orders.get("select")
+        if selected is None:
+            _fail(f"transaction {step.transaction.transaction_id} has no select yet: run select")
+        order = client.init_order(
+            selected,
+            client.Billing(name=name, address=address, email=email, phone=phone),
+            point=point,
+            fulfillment=_offered_fulfillment(step.latest("on_select")),
+        )
+        step.transaction.orders["init"] = order
+        _exchange(options, step, "init", {"order": order})
+
+
+@app.command("confirm")
+def confirm(
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Place the order; print on_confirm (the order id).
+
+    The order is init's again, with the payments on_init offered.
+    """
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        step = _step(options)
+        initialised = step.transaction.orders.get("init")
+        if initialised is None:
+            _fail(f"transaction {step.transaction.transaction_id} has no init yet: run init-order")
+        offered = step.latest("on_init")
+        payments = offered.order.get("payments") if offered else None
+        if not isinstance(payments, list):
+            _fail(
+                f"no on_init with payments is recorded for transaction "
+                f"{step.transaction.transaction_id}: run init-order and let it take the "
+                "callback (or keep `listen` running)"
+            )
+        order = client.confirm_order(initialised, payments)
+        _exchange(options, step, "confirm", {"order": order})
+
+
+@app.command("status")
+def status(
+    order_id: OrderIdOpt = None,
+    transaction_id: TransactionOpt = None,
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Ask for the order's state; print on_status."""
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        step = _step(options, switch=transaction_id)
+        _exchange(options, step, "status", client.status_message(step.order_id(order_id)))
+
+
+@app.command("cancel")
+def cancel(
+    reason_id: Annotated[
+        str | None,
+        typer.Option("--reason-id", help="cancellation_reason_id, as the BPP lists them."),
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Free text.")] = None,
+    order_id: OrderIdOpt = None,
+    transaction_id: TransactionOpt = None,
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Cancel the order; print on_cancel."""
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        step = _step(options, switch=transaction_id)
+        message = client.cancel_message(step.order_id(order_id), reason_id, reason)
+        _exchange(options, step, "cancel", message)
+
+
+@app.command("update")
+def update(
+    target: Annotated[
+        str, typer.Option("--target", help='update_target, e.g. "billing" or "fulfillment".')
+    ],
+    order: Annotated[
+        str,
+        typer.Option(
+            "--order", help="The changed parts of the order as JSON, e.g. '{\"billing\": {...}}'."
+        ),
+    ],
+    order_id: OrderIdOpt = None,
+    transaction_id: TransactionOpt = None,
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Change the order; print on_update."""
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        try:
+            changes = json.loads(order)
+        except ValueError as exc:
+            _fail(f"--order is not JSON: {exc}")
+        if not isinstance(changes, dict):
+            _fail("--order must be a JSON object (the changed parts of the order)")
+        step = _step(options, switch=transaction_id)
+        message = client.update_message(step.order_id(order_id), target, changes)
+        _exchange(options, step, "update", message)
+
+
+@app.command("track")
+def track(
+    callback_url: Annotated[
+        str | None, typer.Option("--callback-url", help="Where to send tracking updates.")
+    ] = None,
+    order_id: OrderIdOpt = None,
+    transaction_id: TransactionOpt = None,
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Ask for tracking of the order; print on_track."""
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        step = _step(options, switch=transaction_id)
+        message = client.track_message(step.order_id(order_id), callback_url)
+        _exchange(options, step, "track", message)
+
+
+@app.command("rating")
+def rating(
+    value: Annotated[str, typer.Option("--value", help="The rating, e.g. 5.")],
+    category: Annotated[
+        str, typer.Option("--category", help="rating_category: Item, Order, Fulfillment, ...")
+    ] = "Order",
+    rated_id: Annotated[
+        str | None, typer.Option("--id", help="What is rated (default: the order id).")
+    ] = None,
+    order_id: OrderIdOpt = None,
+    transaction_id: TransactionOpt = None,
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Rate the order (or an item, the fulfillment, ...); print on_rating."""
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        step = _step(options, switch=transaction_id)
+        message = client.rating_message(category, rated_id or step.order_id(order_id), value)
+        _exchange(options, step, "rating", message)
+
+
+@app.command("support")
+def support(
+    ref_id: Annotated[
+        str | None, typer.Option("--ref-id", help="What it is about (default: the order id).")
+    ] = None,
+    callback_phone: Annotated[
+        str | None, typer.Option("--callback-phone", help="A phone to be called back on.")
+    ] = None,
+    order_id: OrderIdOpt = None,
+    transaction_id: TransactionOpt = None,
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    no_wait: NoWaitOpt = False,
+    ttl: TtlOpt = "PT10M",
+) -> None:
+    """Ask for the BPP's support contacts; print on_support."""
+    from gridshare.beckn import client
+
+    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
+    with _reporting():
+        step = _step(options, switch=transaction_id)
+        message = client.support_message(ref_id or step.order_id(order_id), callback_phone)
+        _exchange(options, step, "support", message)
+
+
+@app.command("listen")
+def listen(
+    count: Annotated[
+        int, typer.Option("--count", help="Exit after this many callbacks (0: never).", min=0)
+    ] = 0,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", help="Exit after this many seconds; 1 if --count was not reached.", min=0
+        ),
+    ] = None,
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    bpp: BppOpt = None,
+    registry_file: RegistryOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = None,
+) -> None:
+    """Take callbacks (e.g. unsolicited on_status) until interrupted, printing each as JSON."""
+    import time
+
+    from gridshare.beckn import client
+
+    with _reporting():
+        identity = client.load_identity(key_file)
+        current = client.load_transaction(client.state_path(key_file))
+        keys = _keys(registry_file, bpp or (current.bpp_uri if current else None))
+        inbox = client.Inbox(client.journal_path(key_file))
+        receiver = client.CallbackReceiver(identity, keys, inbox, host=host, port=port)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = 0
+        with receiver:
+            console.print(
+                f"Taking callbacks at {identity.callback_url}/on_* (port {receiver.port}); "
+                "Ctrl-C to stop.",
+                highlight=False,
+                markup=False,
+            )
+            try:
+                while count == 0 or seen < count:
+                    left = 1.0 if deadline is None else deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    for callback in inbox.since(seen, min(left, 1.0)):
+                        _print(callback.body)
+                        seen += 1
+            except KeyboardInterrupt:
+                pass
+        if seen < count:
+            _fail(f"{seen} of {count} callbacks arrived within {timeout} s")
+
+
+def _step(options: _Options, start: str | None = None, switch: str | None = None) -> _Step:
+    """The identity and transaction a command works on: a new one (`start`, for search), the
+    one named (`switch`), or the current one."""
+    from gridshare.beckn import client
+
+    identity = client.load_identity(options.key_file)
+    current = client.load_transaction(client.state_path(options.key_file))
+    bpp = options.bpp or (current.bpp_uri if current else None)
+    if bpp is None:
+        _fail("which BPP? give --bpp, e.g. --bpp http://127.0.0.1:8000/beckn")
+    if start is not None or switch is not None:
+        transaction = client.Transaction(start or switch or "", bpp)
+    elif current is None:
+        _fail(f"no transaction is under way ({client.state_path(options.key_file)}): run search")
+    else:
+        transaction = client.Transaction(current.transaction_id, bpp, current.orders)
+    return _Step(identity, transaction, client.read_journal(client.journal_path(options.key_file)))
+
+
+def _exchange(options: _Options, step: _Step, action: str, message: dict[str, Any]) -> None:
+    """Send the request; on ACK keep the transaction, then wait for and print its callback."""
+    from gridshare.beckn import client
+
+    body = client.build_request(
+        step.identity,
+        action,
+        message,
+        step.transaction.transaction_id,
+        step.transaction.bpp_uri,
+        bpp_id=step.bpp_id(),
+        ttl=options.ttl,
+    )
+    message_id = body["context"]["message_id"]
+    receiver = None
+    inbox = client.Inbox(client.journal_path(options.key_file))
+    if options.wait:
+        keys = _keys(options.registry_file, step.transaction.bpp_uri)
+        receiver = client.CallbackReceiver(
+            step.identity, keys, inbox, host=options.host, port=options.port
+        ).start()
+    try:
+        answer = client.send(step.transaction.bpp_uri, body, step.identity)
+        console.print(
+            f"{action}: transaction {step.transaction.transaction_id}, message {message_id}: "
+            f"{answer.summary()}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        if not answer.acknowledged:
+            _print(answer.body if answer.body is not None else {"text": answer.text})
+            raise typer.Exit(1)
+        client.save_transaction(client.state_path(options.key_file), step.transaction)
+        if receiver is None:
+            _print(answer.body)
+            return
+        callback = inbox.wait_for(f"on_{action}", message_id, options.timeout)
+    finally:
+        if receiver is not None:
+            receiver.stop()
+    for other in inbox.received():
+        if other is not callback:
+            console.print(
+                f"Also received {other.action} (message {other.message_id}); see "
+                f"{client.journal_path(options.key_file)}.",
+                highlight=False,
+                markup=False,
+            )
+    if callback is None:
+        _fail(
+            f"no on_{action} for message {message_id} within {options.timeout:g} s at "
+            f"{step.identity.callback_url}/on_{action}: is the BPP's worker running, and can it "
+            "reach that URL?"
+        )
+    _print(callback.body)
+    if callback.error:
+        _fail(f"on_{action} carries an error: {json.dumps(callback.error)}")
+
+
+def _keys(registry_file: Path | None, bpp: str | None) -> KeyLookup:
+    """Where the BPP's callback keys come from: the registry file, else its subscriber.json."""
+    from gridshare.beckn import client
+    from gridshare.beckn.registry import FileRegistry
+
+    if registry_file is not None:
+        return client.registry_keys(FileRegistry(registry_file))
+    if bpp is None:
+        _fail(
+            "whose callbacks? give --bpp (its keys are at {bpp}/subscriber.json) or a "
+            "--registry-file"
+        )
+    return client.SubscriberDocumentKeys(bpp)
+
+
+def _offered_fulfillment(quoted: Callback | None) -> dict[str, Any] | None:
+    """The id and type of the first fulfillment on_select offered."""
+    offered = quoted.order.get("fulfillments") if quoted else None
+    if not isinstance(offered, list) or not offered or not isinstance(offered[0], dict):
+        return None
+    return {k: offered[0][k] for k in ("id", "type") if k in offered[0]}
+
+
+def _print(document: Any) -> None:
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"Error: {message}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _reporting() -> Iterator[None]:
+    """A ClientError ends the command with its message and exit code 1."""
+    from gridshare.beckn.client import ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        _fail(str(exc))
