@@ -124,12 +124,15 @@ def _serve(settings: Settings, with_worker: bool = True) -> None:
     import uvicorn
 
     from gridshare.app import create_app
+    from gridshare.beckn import keys
     from gridshare.deliveries import handlers
     from gridshare.jobs.worker import Worker
-    from gridshare.store.db import make_engine
+    from gridshare.store.db import make_engine, session_factory, transaction
 
     engine = make_engine(settings.sqlalchemy_url)
     _require_schema(engine)
+    with transaction(session_factory(engine)) as session:
+        keys.current_key(session, settings)  # our Beckn key exists from the first start
     stop = threading.Event()
     worker = Worker(engine, settings, handlers(settings, engine))
     thread = threading.Thread(target=worker.run, args=(stop,), name="outbox-worker", daemon=True)
