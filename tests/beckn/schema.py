@@ -1,4 +1,6 @@
-"""Validating Beckn messages against core 1.1.0 `transaction.yaml` (a test helper).
+"""Validating Beckn messages against core 1.1.0 `transaction.yaml` and, for the meta API
+(`get_cancellation_reasons` and its `cancellation_reasons` answer, ...), `meta.yaml` (a test
+helper).
 
 A request body for `/{action}` and a callback for `/on_{action}` are checked against that path's
 `requestBody` schema; a synchronous answer against the ACK/NACK `responses.default` schema
@@ -10,7 +12,7 @@ Formats: the ones jsonschema checks on its own (uuid, email, date, ...) plus `da
 (RFC 3339) and `uri` (absolute), checked here; `phone` is not checked. `formats=False` checks
 structure only, for inputs whose ids are not UUIDs (the Connections examples).
 
-This is independent of `gridshare.beckn`: it reads only the spec file.
+This is independent of `gridshare.beckn`: it reads only the spec files.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
 SPEC = Path(__file__).parent / "specs" / "transaction.yaml"
+META_SPEC = Path(__file__).parent / "specs" / "meta.yaml"
 _URI = "urn:beckn:core-1.1.0:transaction.yaml"
+_META_URI = "urn:beckn:core-1.1.0:meta.yaml"
 _ACK_SCHEMA = "#/paths/~1init/post/responses/default/content/application~1json/schema"
 _RFC3339 = re.compile(
     r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)"
@@ -43,8 +47,16 @@ def spec() -> dict[str, Any]:
 
 
 @functools.cache
+def meta_spec() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(META_SPEC.read_text(encoding="utf-8"))
+    return document
+
+
+@functools.cache
 def _registry() -> Registry[Any]:
-    return Registry().with_resource(_URI, DRAFT4.create_resource(spec()))
+    return Registry().with_resources(
+        [(_URI, DRAFT4.create_resource(spec())), (_META_URI, DRAFT4.create_resource(meta_spec()))]
+    )
 
 
 @functools.cache
@@ -67,9 +79,9 @@ def paths() -> list[str]:
     return list(spec()["paths"])
 
 
-def _errors(pointer: str, instance: object, formats: bool) -> list[str]:
+def _errors(pointer: str, instance: object, formats: bool, uri: str = _URI) -> list[str]:
     validator = Draft4Validator(
-        {"$ref": f"{_URI}{pointer}"},
+        {"$ref": f"{uri}{pointer}"},
         registry=_registry(),
         format_checker=_format_checker() if formats else None,
     )
@@ -83,9 +95,11 @@ def _errors(pointer: str, instance: object, formats: bool) -> list[str]:
 def message_errors(action: str, body: object, formats: bool = True) -> list[str]:
     """What is wrong with `body` as the request to `/{action}` ("select", "on_select", ...)."""
     path = f"/{action}"
+    pointer = f"#/paths/~1{action}/post/requestBody/content/application~1json/schema"
+    if path in meta_spec()["paths"]:
+        return _errors(pointer, body, formats, _META_URI)
     if path not in spec()["paths"]:
         raise ValueError(f"transaction.yaml has no path {path}; it has {paths()}")
-    pointer = f"#/paths/~1{action}/post/requestBody/content/application~1json/schema"
     return _errors(pointer, body, formats)
 
 

@@ -46,6 +46,7 @@ def world(
             yield http, bap, receiver, worker, configured
 
 
+@pytest.mark.req("BECKN-006-SIGN", "ONIX-BPP-4", "CORE-SCHEMA")
 def test_a_callback_is_signed_sent_and_kept(
     world: tuple[TestClient, Bap, Receiver, Worker, Settings], engine: Engine
 ) -> None:
@@ -67,6 +68,7 @@ def test_a_callback_is_signed_sent_and_kept(
     assert schema.message_errors("on_confirm", json.loads(sent.body)) == []
 
 
+@pytest.mark.req("ONIX-BPP-5", "CONN-LIFECYCLE")
 def test_a_desk_change_is_announced_with_one_message_id_per_change(
     world: tuple[TestClient, Bap, Receiver, Worker, Settings], engine: Engine
 ) -> None:
@@ -125,6 +127,7 @@ def test_a_retried_announcement_keeps_its_message_id(
     assert sent[0]["context"]["message_id"] == sent[1]["context"]["message_id"]
 
 
+@pytest.mark.req("ONIX-BPP-6")
 def test_a_callback_after_the_ttl_is_dropped(
     world: tuple[TestClient, Bap, Receiver, Worker, Settings], engine: Engine
 ) -> None:

@@ -92,7 +92,7 @@ def test_context_must_be_an_object(body: object, settings: Settings) -> None:
     assert (error.code, error.path) == (INVALID_REQUEST, "context")
 
 
-@pytest.mark.parametrize("action", ["get_cancellation_reasons", "on_select", "order", ""])
+@pytest.mark.parametrize("action", ["get_offer_categories", "on_select", "order", ""])
 def test_actions_we_do_not_implement_are_not_applicable(action: str, settings: Settings) -> None:
     error = refused(context(action=action), settings, action)
     assert error.code == ACTION_NOT_APPLICABLE

@@ -89,6 +89,7 @@ def order_message(settings: Settings, **billing: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.req("ONIX-BPP-3", "CORE-SCHEMA")
 def test_a_signed_search_is_acknowledged_and_answered_in_the_outbox(
     http: TestClient, bap: Bap, engine: Engine
 ) -> None:
@@ -152,6 +153,7 @@ def send_example(http: TestClient, bap: Bap, sent: dict[str, Any]) -> Any:
     return http.post(f"/beckn/{sent['context']['action']}", content=body, headers=headers)
 
 
+@pytest.mark.req("CONN-EXAMPLES", "CORE-SCHEMA")
 @pytest.mark.parametrize("example", ["search", "select", "init", "confirm", "status"])
 def test_the_connections_examples_are_accepted(
     example: str, tmp_path: Path, settings: Settings, engine: Engine
@@ -203,6 +205,7 @@ def test_the_confirm_example_with_its_gps_corrected_places_an_order(
     assert count(engine, ConnectionOrder) == 1
 
 
+@pytest.mark.req("BECKN-006-VERIFY", "ONIX-BPP-3")
 def test_a_tampered_body_is_401_with_a_nack_and_a_challenge(
     http: TestClient, bap: Bap, engine: Engine, beckn_settings: Settings
 ) -> None:
@@ -223,6 +226,7 @@ def test_a_tampered_body_is_401_with_a_nack_and_a_challenge(
     assert kept.authorization == headers["Authorization"]
 
 
+@pytest.mark.req("BECKN-006-VERIFY")
 def test_a_request_signed_by_another_subscriber_than_its_bap_id_is_refused(
     http: TestClient, bap: Bap
 ) -> None:
@@ -239,6 +243,7 @@ def test_a_bap_uri_outside_the_registered_url_is_refused(http: TestClient, bap: 
     assert answer.json()["error"]["paths"] == "context.bap_uri"
 
 
+@pytest.mark.req("ONIX-BPP-6")
 def test_a_repeated_message_id_gets_the_same_ack_and_makes_one_order(
     http: TestClient, bap: Bap, engine: Engine, beckn_settings: Settings
 ) -> None:
@@ -266,6 +271,7 @@ def test_a_second_confirm_in_the_transaction_answers_with_the_same_order(
     assert first == second and count(engine, ConnectionOrder) == 1
 
 
+@pytest.mark.req("ONIX-BPP-6")
 def test_a_stale_message_is_refused(http: TestClient, bap: Bap) -> None:
     answer = post(http, bap, "search", {"intent": {}}, timestamp="2025-05-07T13:59:00Z")
     assert answer.status_code == 400
@@ -273,10 +279,47 @@ def test_a_stale_message_is_refused(http: TestClient, bap: Bap) -> None:
     assert "expired" in answer.json()["error"]["message"]
 
 
+@pytest.mark.req("ONIX-BPP-2", "BECKN-005")
 def test_an_action_we_do_not_serve(http: TestClient, bap: Bap) -> None:
-    answer = post(http, bap, "get_rating_categories", {})
+    answer = post(http, bap, "get_offer_categories", {})
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "40001"
+
+
+@pytest.mark.req("ONIX-BPP-META", "CORE-SCHEMA")
+@pytest.mark.parametrize(
+    ("action", "answer", "listed"),
+    [
+        ("get_cancellation_reasons", "cancellation_reasons", "cancellation_reasons"),
+        ("get_rating_categories", "rating_categories", "rating_categories"),
+        ("get_return_reasons", "return_reasons", "return_reasons"),
+    ],
+)
+def test_the_meta_api(
+    action: str,
+    answer: str,
+    listed: str,
+    http: TestClient,
+    bap: Bap,
+    engine: Engine,
+    beckn_settings: Settings,
+) -> None:
+    """core 1.1.0 meta.yaml; the Beckn-ONIX specification: a BPP must implement the meta API."""
+    body, headers = bap.signed({"context": bap.context(action)})
+    schema.assert_valid_message(action, json.loads(body))
+    assert http.post(f"/beckn/{action}", content=body, headers=headers).status_code == 200
+    [callback] = callbacks(engine)
+    assert callback["url"] == f"{bap.callback_url}/{answer}"
+    schema.assert_valid_message(answer, callback["body"])
+    assert callback["body"]["context"]["action"] == answer
+    given = callback["body"]["message"][listed]
+    if action == "get_cancellation_reasons":
+        reasons = catalogs.load(beckn_settings).cancellation_reasons
+        assert [r["id"] for r in given] == [r.id for r in reasons]
+    elif action == "get_rating_categories":
+        assert "Order" in given
+    else:
+        assert given == []
 
 
 def test_malformed_bodies(http: TestClient, bap: Bap) -> None:
@@ -313,6 +356,7 @@ def test_without_a_registry_the_bpp_says_what_to_configure(
     assert "GRIDSHARE_BECKN_REGISTRY_FILE" in answer.json()["error"]["message"]
 
 
+@pytest.mark.req("BECKN-005", "ONIX-BPP-4")
 def test_unknown_item_is_acknowledged_and_the_callback_carries_the_error(
     http: TestClient, bap: Bap, engine: Engine, beckn_settings: Settings
 ) -> None:
@@ -332,6 +376,7 @@ def lifecycle_order(http: TestClient, bap: Bap, engine: Engine, settings: Settin
     return order
 
 
+@pytest.mark.req("ONIX-BPP-2", "BECKN-005", "CORE-SCHEMA")
 def test_status_update_track_support_and_rating(
     http: TestClient, bap: Bap, engine: Engine, beckn_settings: Settings
 ) -> None:
@@ -393,6 +438,7 @@ def test_another_baps_order_is_not_found(
     assert callbacks(engine)[-1]["body"]["error"]["code"] == "30010"
 
 
+@pytest.mark.req("ONIX-BPP-2", "BECKN-005", "CONN-LIFECYCLE")
 def test_cancel_follows_the_terms(
     http: TestClient, bap: Bap, engine: Engine, beckn_settings: Settings
 ) -> None:
@@ -414,6 +460,7 @@ def test_cancel_follows_the_terms(
     assert not kinds  # a cancel the BAP asked for is answered by on_cancel, not announced
 
 
+@pytest.mark.req("ONIX-BPP-4")
 def test_the_callback_is_a_copy_not_shared_with_the_request(
     http: TestClient, bap: Bap, engine: Engine
 ) -> None:

@@ -44,6 +44,7 @@ def test_a_key_past_its_lifetime_is_replaced(engine: Engine, settings: Settings)
     assert first.status == "retired" and second.status == "active"
 
 
+@pytest.mark.req("ONIX-BPP-1")
 def test_rotate_keeps_the_old_key_verifiable_during_the_grace_period(
     engine: Engine, settings: Settings
 ) -> None:
@@ -122,6 +123,7 @@ def test_only_one_key_is_active(engine: Engine, settings: Settings) -> None:
             session.flush()
 
 
+@pytest.mark.req("ONIX-BPP-1")
 def test_the_subscribe_payload(engine: Engine, settings: Settings) -> None:
     with transaction(session_factory(engine)) as session:
         key = keys.current_key(session, settings, NOW)

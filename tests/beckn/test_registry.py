@@ -192,6 +192,7 @@ def test_a_missing_or_unreadable_file_is_an_error(tmp_path: Path) -> None:
         FileRegistry(tmp_path / "broken.json").lookup("bap.example.org", "k1")
 
 
+@pytest.mark.req("ONIX-BPP-6")
 def test_the_cache_keeps_answers_until_they_expire(registry_file: Path, clock: Clock) -> None:
     cached = CachedRegistry(FileRegistry(registry_file), 300, clock.now, clock.monotonic)
     first = cached.lookup("bap.example.org", "k1")

@@ -32,6 +32,7 @@ def test_every_example_is_found() -> None:
     }
 
 
+@pytest.mark.req("CORE-SCHEMA")
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
 def test_connections_examples_are_valid_core_messages(path: Path) -> None:
     body = json.loads(path.read_text(encoding="utf-8"))

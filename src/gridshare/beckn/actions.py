@@ -1,5 +1,5 @@
-"""What the BPP does for each Beckn action (core 1.1.0 transaction API; DEG Connections guide
-v1.1 for search through status; the DEG siblings for cancel, update and support): each handler
+"""What the BPP does for each Beckn action (core 1.1.0 transaction and meta APIs; DEG Connections
+guide v1.1 for search through status; the DEG siblings for cancel, update and support): each handler
 takes a validated request and returns the `message` of its `on_{action}` callback, making the
 change the request asks for in the caller's transaction.
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gridshare.beckn import catalog as catalogs
 from gridshare.beckn import order_document as documents
+from gridshare.beckn import search as searching
 from gridshare.beckn.context import RequestContext
 from gridshare.beckn.errors import (
     CANCELLATION_NOT_POSSIBLE,
@@ -57,7 +58,7 @@ Handler = Callable[[Request], dict[str, Any]]
 
 
 def search(request: Request) -> dict[str, Any]:
-    return catalogs.on_search(request.catalog, request.session, request.message.get("intent", {}))
+    return searching.on_search(request.catalog, request.session, request.message.get("intent", {}))
 
 
 def select(request: Request) -> dict[str, Any]:
@@ -240,6 +241,26 @@ def support(request: Request) -> dict[str, Any]:
     return {"support": answer}
 
 
+def get_cancellation_reasons(request: Request) -> dict[str, Any]:
+    """The catalog's cancellation reasons (meta API), as core `Option`s."""
+    reasons = [
+        {"id": reason.id, "descriptor": {"name": reason.description}}
+        for reason in request.catalog.cancellation_reasons
+    ]
+    return {"cancellation_reasons": reasons}
+
+
+def get_rating_categories(request: Request) -> dict[str, Any]:
+    """The rating categories we take (meta API). meta.yaml makes `return_reasons` required in
+    this answer too (a slip in core 1.1.0), so an empty list is sent with it."""
+    return {"rating_categories": list(RATING_CATEGORIES), "return_reasons": []}
+
+
+def get_return_reasons(request: Request) -> dict[str, Any]:
+    """A connection is not returned: no return reasons (meta API)."""
+    return {"return_reasons": []}
+
+
 HANDLERS: Final[Mapping[str, Handler]] = {
     "search": search,
     "select": select,
@@ -251,6 +272,9 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     "track": track,
     "rating": rating,
     "support": support,
+    "get_cancellation_reasons": get_cancellation_reasons,
+    "get_rating_categories": get_rating_categories,
+    "get_return_reasons": get_return_reasons,
 }
 
 

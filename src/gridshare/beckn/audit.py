@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from gridshare.beckn.signing import AUTHORIZATION, GATEWAY_HEADERS
 from gridshare.store.tables.beckn import BecknMessage
 
+ACTION_MAX = 40
+"""The width of the `action` column: a path naming no action of ours is kept cut to it."""
 ANSWER_MAX = 4000
 """How much of a receiver's answer to an outgoing message is kept."""
 
@@ -57,7 +59,7 @@ def record_received(
     headers = {name.lower(): value for name, value in received.headers.items()}
     row = BecknMessage(
         direction="in",
-        action=received.action[:20],
+        action=received.action[:ACTION_MAX],
         transaction_id=received.text("transaction_id"),
         message_id=received.text("message_id"),
         bap_id=received.text("bap_id"),

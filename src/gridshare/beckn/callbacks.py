@@ -30,6 +30,7 @@ from gridshare.beckn import audit, keys, order_document, signing
 from gridshare.beckn.context import (
     DEFAULT_TTL,
     RequestContext,
+    answer_action,
     callback_context,
     ttl_end,
     unsolicited_context,
@@ -76,7 +77,8 @@ def enqueue(
 
 
 def callback_url(bap_uri: str, action: str) -> str:
-    return f"{bap_uri.rstrip('/')}/on_{action}"
+    """Where the answer to `action` goes: `{bap_uri}/on_{action}` (or the meta API's answer)."""
+    return f"{bap_uri.rstrip('/')}/{answer_action(action)}"
 
 
 class Sender:

@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from gridshare.beckn import keys
@@ -51,6 +51,14 @@ BPP_ACTIONS = frozenset(
         "support",
     )
 )
+META_ANSWERS: Final[Mapping[str, str]] = {
+    "get_cancellation_reasons": "cancellation_reasons",
+    "get_rating_categories": "rating_categories",
+    "get_return_reasons": "return_reasons",
+}
+"""The meta API (core 1.1.0 `meta.yaml`): each request and the action of its answer."""
+ACTIONS = BPP_ACTIONS | frozenset(META_ANSWERS)
+"""Every action a BPP is sent: the transaction API's and the meta API's."""
 REQUIRED_FIELDS = (
     "domain",
     "action",
@@ -125,10 +133,10 @@ def validate_context(
     context: object, action: str, settings: Settings, now: datetime | None = None
 ) -> RequestContext:
     """Check the `context` of a request to `POST /beckn/{action}`; raise BecknError if refused."""
-    if action not in BPP_ACTIONS:
+    if action not in ACTIONS:
         raise BecknError(
             ACTION_NOT_APPLICABLE,
-            f"this BPP does not implement {action!r}; it answers {', '.join(sorted(BPP_ACTIONS))}",
+            f"this BPP does not implement {action!r}; it answers {', '.join(sorted(ACTIONS))}",
         )
     if not isinstance(context, Mapping):
         raise BecknError(INVALID_REQUEST, "the request needs a context object", "context")
@@ -171,13 +179,13 @@ def callback_context(
 ) -> dict[str, Any]:
     """The context of our `on_{action}` answer to a request whose context was `request_context`:
     its ids, BAP and ttl echoed, our `bpp_id`/`bpp_uri`, the current time."""
-    if action not in BPP_ACTIONS:
-        raise ValueError(f"no callback for {action!r}; actions are {sorted(BPP_ACTIONS)}")
+    if action not in ACTIONS:
+        raise ValueError(f"no callback for {action!r}; actions are {sorted(ACTIONS)}")
     context: dict[str, Any] = {"domain": request_context["domain"]}
     if "location" in request_context:
         context["location"] = request_context["location"]
     context |= {
-        "action": f"on_{action}",
+        "action": answer_action(action),
         "version": VERSION,
         "bap_id": request_context["bap_id"],
         "bap_uri": request_context["bap_uri"],
@@ -190,6 +198,11 @@ def callback_context(
     if "ttl" in request_context:
         context["ttl"] = request_context["ttl"]
     return context
+
+
+def answer_action(action: str) -> str:
+    """The action of the answer to `action`: `on_{action}`, or the meta API's name."""
+    return META_ANSWERS.get(action, f"on_{action}")
 
 
 def unsolicited_context(

@@ -68,7 +68,7 @@ class BecknMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     direction: Mapped[str] = mapped_column(String(3), comment="in or out")
-    action: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
     transaction_id: Mapped[str | None] = mapped_column(String(200), index=True)
     message_id: Mapped[str | None] = mapped_column(String(200))
     bap_id: Mapped[str | None] = mapped_column(String(255))

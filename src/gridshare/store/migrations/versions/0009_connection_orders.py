@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("created", UTCDateTime(), nullable=False),
         sa.Column("direction", sa.String(length=3), nullable=False, comment="in or out"),
-        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("action", sa.String(length=40), nullable=False),
         sa.Column("transaction_id", sa.String(length=200), nullable=True),
         sa.Column("message_id", sa.String(length=200), nullable=True),
         sa.Column("bap_id", sa.String(length=255), nullable=True),
