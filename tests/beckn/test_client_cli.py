@@ -244,8 +244,9 @@ def bpp(workdir: Path) -> Iterator[StubBpp]:
 
 
 def run(workdir: Path, *args: str) -> Result:
-    key_file = str(workdir / "bap.json")
-    return CliRunner().invoke(client_cli.app, [*args, "--key-file", key_file])
+    """`gridshare beckn-client --key-file {workdir}/bap.json *args`: the shared options, then
+    the command and its own."""
+    return CliRunner().invoke(client_cli.app, ["--key-file", str(workdir / "bap.json"), *args])
 
 
 @pytest.fixture
@@ -254,13 +255,13 @@ def bap(workdir: Path, bpp: StubBpp) -> str:
     callback_url = f"http://127.0.0.1:{free_port()}/bap"
     made = run(
         workdir,
+        "--registry-file",
+        str(bpp.registry_file),
         "init",
         "--subscriber-id",
         "bap.test",
         "--callback-url",
         callback_url,
-        "--registry-file",
-        str(bpp.registry_file),
     )
     assert made.exit_code == 0, made.output
     entry = json.loads(made.stdout)
@@ -279,9 +280,11 @@ def test_search_to_cancel_from_the_shell(workdir: Path, bpp: StubBpp, bap: str) 
     order id."""
     searched = run(
         workdir,
-        "search",
         "--bpp",
         bpp.url,
+        "--ttl",
+        "PT5M",
+        "search",
         "--text",
         "new connection",
         "--gps",
@@ -342,6 +345,8 @@ def test_search_to_cancel_from_the_shell(workdir: Path, bpp: StubBpp, bap: str) 
     assert len({r["context"]["transaction_id"] for r in bpp.requests}) == 1
     assert len({r["context"]["message_id"] for r in bpp.requests}) == 6
     assert "bpp_id" not in search["context"]
+    assert search["context"]["ttl"] == "PT5M"
+    assert {r["context"]["ttl"] for r in bpp.requests[1:]} == {"PT10M"}
     assert {r["context"].get("bpp_id") for r in bpp.requests[1:]} == {BPP_ID}
     assert search["message"]["intent"]["fulfillment"]["stops"][0]["location"]["gps"] == (
         "37.7749,-122.4194"
@@ -368,7 +373,7 @@ def test_search_to_cancel_from_the_shell(workdir: Path, bpp: StubBpp, bap: str) 
 
 def test_a_nack_exits_1_and_starts_no_transaction(workdir: Path, bpp: StubBpp, bap: str) -> None:
     bpp.mode = "nack"
-    result = run(workdir, "search", "--bpp", bpp.url)
+    result = run(workdir, "--bpp", bpp.url, "search")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["error"]["code"] == "30001"
     assert "NACK (HTTP 400)" in result.stderr and "provider not found" in result.stderr
@@ -379,7 +384,7 @@ def test_a_callback_with_an_error_is_printed_and_exits_1(
     workdir: Path, bpp: StubBpp, bap: str
 ) -> None:
     bpp.mode = "error"
-    result = run(workdir, "search", "--bpp", bpp.url)
+    result = run(workdir, "--bpp", bpp.url, "search")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["error"]["code"] == "30010"
     assert "carries an error" in result.stderr
@@ -387,7 +392,7 @@ def test_a_callback_with_an_error_is_printed_and_exits_1(
 
 def test_no_callback_within_the_timeout_exits_1(workdir: Path, bpp: StubBpp, bap: str) -> None:
     bpp.mode = "silent"
-    result = run(workdir, "search", "--bpp", bpp.url, "--timeout", "0")
+    result = run(workdir, "--bpp", bpp.url, "--timeout", "0", "search")
     assert result.exit_code == 1
     assert f"no on_search for message {bpp.requests[0]['context']['message_id']}" in result.stderr
 
@@ -401,19 +406,19 @@ def test_no_wait_then_listen_prints_the_answer_and_an_unsolicited_on_status(
     transaction_id = str(uuid.uuid4())
     sent = run(
         workdir,
-        "status",
         "--bpp",
         bpp.url,
+        "--no-wait",
+        "status",
         "--order-id",
         "o-7",
         "--transaction-id",
         transaction_id,
-        "--no-wait",
     )
     assert sent.exit_code == 0, sent.output
     assert json.loads(sent.stdout) == {"message": {"ack": {"status": "ACK"}}}
 
-    heard = run(workdir, "listen", "--count", "2", "--timeout", "60")
+    heard = run(workdir, "--timeout", "60", "listen", "--count", "2")
     assert heard.exit_code == 0, heard.output
     printed = []
     decoder, text = json.JSONDecoder(), heard.stdout.strip()
@@ -432,8 +437,8 @@ def test_no_wait_then_listen_prints_the_answer_and_an_unsolicited_on_status(
     ("args", "problem"),
     [
         (["select", "--provider", "p", "--item", "i"], "which BPP?"),
-        (["confirm", "--bpp", "http://127.0.0.1:1/beckn"], "run search"),
-        (["search", "--gps", "north", "--bpp", "http://127.0.0.1:1/beckn"], "not a GPS point"),
+        (["--bpp", "http://127.0.0.1:1/beckn", "confirm"], "run search"),
+        (["--bpp", "http://127.0.0.1:1/beckn", "search", "--gps", "north"], "not a GPS point"),
     ],
 )
 def test_a_step_out_of_order_says_what_to_run(
@@ -445,13 +450,37 @@ def test_a_step_out_of_order_says_what_to_run(
 
 
 def test_confirm_needs_on_inits_payments(workdir: Path, bpp: StubBpp, bap: str) -> None:
-    assert run(workdir, "search", "--bpp", bpp.url).exit_code == 0
+    assert run(workdir, "--bpp", bpp.url, "search").exit_code == 0
     assert run(workdir, "select", "--provider", "p", "--item", "i").exit_code == 0
     bpp.mode = "silent"
     assert (
-        run(workdir, "init-order", "--name", "A", "--address", "1 Main St", "--no-wait").exit_code
+        run(workdir, "--no-wait", "init-order", "--name", "A", "--address", "1 Main St").exit_code
         == 0
     )
     result = run(workdir, "confirm")
     assert result.exit_code == 1
     assert "no on_init with payments" in result.stderr
+
+
+def test_listen_exits_1_when_the_timeout_passes_before_the_count(
+    workdir: Path, bpp: StubBpp, bap: str
+) -> None:
+    result = run(workdir, "--bpp", bpp.url, "--timeout", "0", "listen", "--count", "1")
+    assert result.exit_code == 1
+    assert "0 of 1 callbacks arrived within 0 s" in result.stderr
+
+
+def test_a_shared_option_goes_before_the_command_and_the_help_says_so(workdir: Path) -> None:
+    """The options every command shares are the group's: after the command they are unknown,
+    and each command's help points at them."""
+    misplaced = run(workdir, "search", "--bpp", "http://127.0.0.1:1/beckn")
+    assert misplaced.exit_code == 2
+    assert "No such option: --bpp" in misplaced.output
+    assert not (workdir / "bap.state.json").exists()
+
+    helped = run(workdir, "search", "--help")
+    assert helped.exit_code == 0
+    assert "go before the command" in helped.output
+    shared = run(workdir, "--help")
+    for option in ("--key-file", "--bpp", "--registry-file", "--timeout", "--no-wait", "--ttl"):
+        assert option in shared.output

@@ -61,10 +61,20 @@ class World:
         return done
 
     def bap(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`gridshare beckn-client` with this world's key file: `args` is a command and its
+        options, among which `--bpp URL` and `--no-wait`, options shared by every command, are
+        given before the command."""
         command, *rest = args
-        return self.gridshare(
-            "beckn-client", command, "--key-file", str(self.key_file), *rest, check=check
-        )
+        shared, own = ["--key-file", str(self.key_file)], []
+        words = iter(rest)
+        for word in words:
+            if word == "--bpp":
+                shared += [word, next(words)]
+            elif word == "--no-wait":
+                shared.append(word)
+            else:
+                own.append(word)
+        return self.gridshare("beckn-client", *shared, command, *own, check=check)
 
     def callback(self, *args: str) -> dict[str, Any]:
         """Run a BAP request command; its callback, checked against core 1.1.0."""
@@ -92,13 +102,13 @@ class World:
                 "-m",
                 "gridshare",
                 "beckn-client",
-                "listen",
                 "--key-file",
                 str(self.key_file),
-                "--count",
-                str(count),
                 "--timeout",
                 "90",
+                "listen",
+                "--count",
+                str(count),
             ],
             env=self.env,
             stdout=subprocess.PIPE,
@@ -147,15 +157,15 @@ def world(tmp_path: Path) -> Iterator[World]:
         made = World(base, env, tmp_path, key_file)
         made.gridshare(
             "beckn-client",
+            "--key-file",
+            str(key_file),
+            "--registry-file",
+            str(registry),
             "init",
             "--subscriber-id",
             "bap.e2e.example",
             "--callback-url",
             f"http://127.0.0.1:{bap_port}/bap",
-            "--key-file",
-            str(key_file),
-            "--registry-file",
-            str(registry),
         )
         command = [sys.executable, "-m", "gridshare", "serve", "--port", str(port), "--no-worker"]
         with running(command, env, data_dir, base):

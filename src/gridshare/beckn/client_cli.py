@@ -1,8 +1,12 @@
 """`gridshare beckn-client`: a Beckn BAP on the command line, for operators and tests (core
 1.1.0 actions, DEG Connections guide v1.1 messages; the library is `gridshare.beckn.client`).
 
+Usage: `gridshare beckn-client [OPTIONS] COMMAND [COMMAND OPTIONS]`. The options every command
+shares (the key file, the BPP, the registry file, where and how long to take callbacks, the
+request's ttl) are the group's, given once before the command; `_Options` carries them to it.
+
 `init` makes the BAP's key file (and its registry entry). Each request command signs its request
-(BECKN-006), POSTs it to `--bpp`, reports the BPP's ACK or NACK, then takes callbacks on the
+(BECKN-006), POSTs it to the BPP, reports the BPP's ACK or NACK, then takes callbacks on the
 callback URL's port until the `on_{action}` answering its `message_id` arrives, and prints it as
 JSON on stdout. It exits 1 on a NACK, on no callback within `--timeout`, or on a callback that
 carries an `error`. With `--no-wait` it prints the ACK instead; `listen` (in another shell)
@@ -16,11 +20,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,46 +35,23 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="A Beckn BAP (buyer app) for operators and tests: sign requests to a BPP and print its "
-    "callbacks.",
+    "callbacks.\n\nThe options below are shared by every command and go before it, e.g. "
+    "`gridshare beckn-client --bpp http://127.0.0.1:8000/beckn search`.",
     no_args_is_help=True,
 )
 console = Console(stderr=True)
 """Progress and errors; stdout carries only the JSON a command answers."""
 
-KeyFileOpt = Annotated[
-    Path,
-    typer.Option("--key-file", help="The BAP's key file (made by init); state sits beside it."),
-]
-BppOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--bpp",
-        help="The BPP's Beckn base URL, e.g. http://127.0.0.1:8000/beckn "
-        "(default: the current transaction's).",
-    ),
-]
-RegistryOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--registry-file",
-        help="Check callbacks with the BPP's key from this registry file (JSON array of "
-        "Subscriptions) instead of {bpp}/subscriber.json.",
-    ),
-]
-HostOpt = Annotated[str, typer.Option("--host", help="Interface to take callbacks on.")]
-PortOpt = Annotated[
-    int | None,
-    typer.Option("--port", help="Port to take callbacks on (default: the callback URL's)."),
-]
-TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", help="Seconds to wait for the callback.", min=0)
-]
-NoWaitOpt = Annotated[
-    bool, typer.Option("--no-wait", help="Print the ACK and exit; do not take the callback.")
-]
-TtlOpt = Annotated[
-    str, typer.Option("--ttl", help="The request's ttl (ISO 8601), also its signature's life.")
-]
+DEFAULT_KEY_FILE: Final = Path("beckn-bap.json")
+REQUEST_TIMEOUT: Final = 30.0
+"""Seconds a request command waits for its callback unless --timeout says otherwise."""
+SHARED_OPTIONS: Final = (
+    "--key-file, --bpp, --registry-file, --host, --port, --timeout, --no-wait and --ttl go "
+    "before the command: see `gridshare beckn-client --help`."
+)
+_BAP, _REQUESTS, _CALLBACKS = "The BAP", "Requests", "Callbacks"
+"""The panels of the shared options in the help."""
+
 TransactionOpt = Annotated[
     str | None,
     typer.Option("--transaction-id", help="Work on this transaction (it becomes the current one)."),
@@ -79,19 +60,100 @@ OrderIdOpt = Annotated[
     str | None,
     typer.Option("--order-id", help="The order (default: the one on_confirm gave)."),
 ]
-DEFAULT_KEY_FILE = Path("beckn-bap.json")
 
 
 @dataclass(frozen=True)
 class _Options:
+    """The options every command shares, as the group took them."""
+
     key_file: Path
     bpp: str | None
     registry_file: Path | None
     host: str
     port: int | None
-    timeout: float
+    timeout: float | None
     wait: bool
     ttl: str
+
+
+@app.callback()
+def shared_options(
+    ctx: typer.Context,
+    key_file: Annotated[
+        Path,
+        typer.Option(
+            "--key-file",
+            help="The BAP's key file (made by init); its state and callbacks sit beside it.",
+            rich_help_panel=_BAP,
+        ),
+    ] = DEFAULT_KEY_FILE,
+    registry_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--registry-file",
+            help="A registry file (JSON array of Subscriptions): init writes the BAP's "
+            "Subscription into it (point the BPP's GRIDSHARE_BECKN_REGISTRY_FILE at it); the "
+            "other commands check callbacks with the BPP's key from it instead of "
+            "{bpp}/subscriber.json.",
+            rich_help_panel=_BAP,
+        ),
+    ] = None,
+    bpp: Annotated[
+        str | None,
+        typer.Option(
+            "--bpp",
+            help="The BPP's Beckn base URL, e.g. http://127.0.0.1:8000/beckn; search needs it, "
+            "the other commands default to the current transaction's.",
+            rich_help_panel=_REQUESTS,
+        ),
+    ] = None,
+    ttl: Annotated[
+        str,
+        typer.Option(
+            "--ttl",
+            help="A request's ttl (ISO 8601), also its signature's life.",
+            rich_help_panel=_REQUESTS,
+        ),
+    ] = "PT10M",
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Interface to take callbacks on.", rich_help_panel=_CALLBACKS),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            help="Port to take callbacks on (default: the callback URL's).",
+            rich_help_panel=_CALLBACKS,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            help=f"Seconds to wait: for a request's callback (default {REQUEST_TIMEOUT:g}); for "
+            "listen's --count callbacks (default: no limit).",
+            min=0,
+            rich_help_panel=_CALLBACKS,
+        ),
+    ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait",
+            help="A request prints the ACK and exits without taking its callback (leave that to "
+            "a running listen).",
+            rich_help_panel=_CALLBACKS,
+        ),
+    ] = False,
+) -> None:
+    """Take the shared options once, for the command that follows."""
+    ctx.obj = _Options(key_file, bpp, registry_file, host, port, timeout, not no_wait, ttl)
+
+
+def _command(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A command of this group, whose help points at the shared options."""
+    return app.command(name, epilog=SHARED_OPTIONS)
 
 
 @dataclass
@@ -128,22 +190,24 @@ class _Step:
             )
         return order_id
 
+    def sent_order(self, action: str, command: str) -> dict[str, Any]:
+        """The order sent with `action` in this transaction; if none, say to run `command`."""
+        order = self.transaction.orders.get(action)
+        if order is None:
+            _fail(
+                f"transaction {self.transaction.transaction_id} has no {action} yet: run {command}"
+            )
+        return order
 
-def _options(
-    key_file: Path,
-    bpp: str | None,
-    registry_file: Path | None,
-    host: str,
-    port: int | None,
-    timeout: float,
-    no_wait: bool,
-    ttl: str,
-) -> _Options:
-    return _Options(key_file, bpp, registry_file, host, port, timeout, not no_wait, ttl)
+    def keep_order(self, action: str, order: dict[str, Any]) -> dict[str, Any]:
+        """The message carrying `order`, kept as the order sent with `action` for later steps."""
+        self.transaction.orders[action] = order
+        return {"order": order}
 
 
-@app.command("init")
+@_command("init")
 def init(
+    ctx: typer.Context,
     subscriber_id: Annotated[
         str, typer.Option("--subscriber-id", help="The BAP's subscriber id, e.g. bap.example.com.")
     ],
@@ -154,15 +218,6 @@ def init(
             help="bap_uri: where the BPP POSTs on_* callbacks, e.g. http://127.0.0.1:8765/bap.",
         ),
     ],
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    registry_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--registry-file",
-            help="Also write our Subscription into this registry file (the BPP's "
-            "GRIDSHARE_BECKN_REGISTRY_FILE).",
-        ),
-    ] = None,
     domain: Annotated[
         str | None,
         typer.Option("--domain", help="context.domain (default: the key file's, else service)."),
@@ -173,31 +228,34 @@ def init(
 ) -> None:
     """Make the BAP's key file and print its registry Subscription.
 
-    The key file holds an Ed25519 key pair and its key id. Run again to change the callback URL
-    or domain of an existing key file (its key changes only with --new-key).
+    The key file (--key-file) holds an Ed25519 key pair and its key id; with --registry-file the
+    Subscription is written there too. Run again to change the callback URL or domain of an
+    existing key file (its key changes only with --new-key).
     """
     from gridshare.beckn import client
 
+    options = _options(ctx)
     with _reporting():
         identity = client.init_identity(
-            key_file,
+            options.key_file,
             subscriber_id,
             callback_url,
             domain=domain,
-            registry_file=registry_file,
+            registry_file=options.registry_file,
             new_key=new_key,
         )
-    where = f" and {registry_file}" if registry_file else ""
+    where = f" and {options.registry_file}" if options.registry_file else ""
     console.print(
-        f"{identity.subscriber_id} key {identity.unique_key_id} in {key_file}{where}.",
+        f"{identity.subscriber_id} key {identity.unique_key_id} in {options.key_file}{where}.",
         highlight=False,
         markup=False,
     )
     _print(identity.registry_entry())
 
 
-@app.command("search")
+@_command("search")
 def search(
+    ctx: typer.Context,
     text: Annotated[str | None, typer.Option("--text", help="Free text.")] = None,
     category: Annotated[
         str, typer.Option("--category", help="The category code.")
@@ -209,27 +267,21 @@ def search(
         str | None,
         typer.Option("--transaction-id", help="The new transaction's id (default: a new UUID)."),
     ] = None,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
 ) -> None:
     """Start a transaction: search the BPP's catalog; print on_search."""
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        step = _step(options, start=transaction_id or str(uuid.uuid4()))
-        message = client.search_message(text, category or None, point)
-        _exchange(options, step, "search", message)
+    _request(
+        ctx,
+        "search",
+        lambda step: client.search_message(text, category or None, point),
+        start=transaction_id or str(uuid.uuid4()),
+    )
 
 
-@app.command("select")
+@_command("select")
 def select(
+    ctx: typer.Context,
     provider: Annotated[str, typer.Option("--provider", help="The provider id (on_search).")],
     item: Annotated[str, typer.Option("--item", help="The item id (on_search).")],
     load_kw: Annotated[
@@ -242,43 +294,27 @@ def select(
     user_type: Annotated[
         str, typer.Option("--user-type", help="connection-type user_type.")
     ] = "CONSUMER",
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
 ) -> None:
     """Choose a connection product and the load wanted; print on_select (the quote)."""
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        step = _step(options)
+    def message(step: _Step) -> dict[str, Any]:
         order = client.select_order(
             provider, item, load_kw=load_kw, monthly_kwh=monthly_kwh, user_type=user_type
         )
-        step.transaction.orders["select"] = order
-        _exchange(options, step, "select", {"order": order})
+        return step.keep_order("select", order)
+
+    _request(ctx, "select", message)
 
 
-@app.command("init-order")
+@_command("init-order")
 def init_order(
+    ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="The customer's name (billing).")],
     address: Annotated[str, typer.Option("--address", help="The site's address (billing).")],
     email: Annotated[str | None, typer.Option("--email", help="Billing email.")] = None,
     phone: Annotated[str | None, typer.Option("--phone", help="Billing phone.")] = None,
     point: Annotated[str | None, typer.Option("--gps", help='The site: "lat,lon".')] = None,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
 ) -> None:
     """Beckn `init`: billing and the site; print on_init.
 
@@ -287,45 +323,28 @@ def init_order(
     """
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        step = _step(options)
-        selected = step.transaction.orders.get("select")
-        if selected is None:
-            _fail(f"transaction {step.transaction.transaction_id} has no select yet: run select")
+    def message(step: _Step) -> dict[str, Any]:
         order = client.init_order(
-            selected,
+            step.sent_order("select", "select"),
             client.Billing(name=name, address=address, email=email, phone=phone),
             point=point,
             fulfillment=_offered_fulfillment(step.latest("on_select")),
         )
-        step.transaction.orders["init"] = order
-        _exchange(options, step, "init", {"order": order})
+        return step.keep_order("init", order)
+
+    _request(ctx, "init", message)
 
 
-@app.command("confirm")
-def confirm(
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
-) -> None:
+@_command("confirm")
+def confirm(ctx: typer.Context) -> None:
     """Place the order; print on_confirm (the order id).
 
     The order is init's again, with the payments on_init offered.
     """
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        step = _step(options)
-        initialised = step.transaction.orders.get("init")
-        if initialised is None:
-            _fail(f"transaction {step.transaction.transaction_id} has no init yet: run init-order")
+    def message(step: _Step) -> dict[str, Any]:
+        initialised = step.sent_order("init", "init-order")
         offered = step.latest("on_init")
         payments = offered.order.get("payments") if offered else None
         if not isinstance(payments, list):
@@ -334,34 +353,24 @@ def confirm(
                 f"{step.transaction.transaction_id}: run init-order and let it take the "
                 "callback (or keep `listen` running)"
             )
-        order = client.confirm_order(initialised, payments)
-        _exchange(options, step, "confirm", {"order": order})
+        return {"order": client.confirm_order(initialised, payments)}
+
+    _request(ctx, "confirm", message)
 
 
-@app.command("status")
+@_command("status")
 def status(
-    order_id: OrderIdOpt = None,
-    transaction_id: TransactionOpt = None,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
+    ctx: typer.Context, order_id: OrderIdOpt = None, transaction_id: TransactionOpt = None
 ) -> None:
     """Ask for the order's state; print on_status."""
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        step = _step(options, switch=transaction_id)
-        _exchange(options, step, "status", client.status_message(step.order_id(order_id)))
+    _on_order(ctx, "status", order_id, transaction_id, client.status_message)
 
 
-@app.command("cancel")
+@_command("cancel")
 def cancel(
+    ctx: typer.Context,
     reason_id: Annotated[
         str | None,
         typer.Option("--reason-id", help="cancellation_reason_id, as the BPP lists them."),
@@ -369,27 +378,22 @@ def cancel(
     reason: Annotated[str | None, typer.Option("--reason", help="Free text.")] = None,
     order_id: OrderIdOpt = None,
     transaction_id: TransactionOpt = None,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
 ) -> None:
     """Cancel the order; print on_cancel."""
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        step = _step(options, switch=transaction_id)
-        message = client.cancel_message(step.order_id(order_id), reason_id, reason)
-        _exchange(options, step, "cancel", message)
+    _on_order(
+        ctx,
+        "cancel",
+        order_id,
+        transaction_id,
+        lambda order: client.cancel_message(order, reason_id, reason),
+    )
 
 
-@app.command("update")
+@_command("update")
 def update(
+    ctx: typer.Context,
     target: Annotated[
         str, typer.Option("--target", help='update_target, e.g. "billing" or "fulfillment".')
     ],
@@ -401,59 +405,49 @@ def update(
     ],
     order_id: OrderIdOpt = None,
     transaction_id: TransactionOpt = None,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
 ) -> None:
     """Change the order; print on_update."""
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        try:
-            changes = json.loads(order)
-        except ValueError as exc:
-            _fail(f"--order is not JSON: {exc}")
-        if not isinstance(changes, dict):
-            _fail("--order must be a JSON object (the changed parts of the order)")
-        step = _step(options, switch=transaction_id)
-        message = client.update_message(step.order_id(order_id), target, changes)
-        _exchange(options, step, "update", message)
+    try:
+        changes = json.loads(order)
+    except ValueError as exc:
+        _fail(f"--order is not JSON: {exc}")
+    if not isinstance(changes, dict):
+        _fail("--order must be a JSON object (the changed parts of the order)")
+    _on_order(
+        ctx,
+        "update",
+        order_id,
+        transaction_id,
+        lambda order: client.update_message(order, target, changes),
+    )
 
 
-@app.command("track")
+@_command("track")
 def track(
+    ctx: typer.Context,
     callback_url: Annotated[
         str | None, typer.Option("--callback-url", help="Where to send tracking updates.")
     ] = None,
     order_id: OrderIdOpt = None,
     transaction_id: TransactionOpt = None,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
 ) -> None:
     """Ask for tracking of the order; print on_track."""
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        step = _step(options, switch=transaction_id)
-        message = client.track_message(step.order_id(order_id), callback_url)
-        _exchange(options, step, "track", message)
+    _on_order(
+        ctx,
+        "track",
+        order_id,
+        transaction_id,
+        lambda order: client.track_message(order, callback_url),
+    )
 
 
-@app.command("rating")
+@_command("rating")
 def rating(
+    ctx: typer.Context,
     value: Annotated[str, typer.Option("--value", help="The rating, e.g. 5.")],
     category: Annotated[
         str, typer.Option("--category", help="rating_category: Item, Order, Fulfillment, ...")
@@ -463,27 +457,22 @@ def rating(
     ] = None,
     order_id: OrderIdOpt = None,
     transaction_id: TransactionOpt = None,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
 ) -> None:
     """Rate the order (or an item, the fulfillment, ...); print on_rating."""
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        step = _step(options, switch=transaction_id)
-        message = client.rating_message(category, rated_id or step.order_id(order_id), value)
-        _exchange(options, step, "rating", message)
+    _on_order(
+        ctx,
+        "rating",
+        rated_id or order_id,
+        transaction_id,
+        lambda rated: client.rating_message(category, rated, value),
+    )
 
 
-@app.command("support")
+@_command("support")
 def support(
+    ctx: typer.Context,
     ref_id: Annotated[
         str | None, typer.Option("--ref-id", help="What it is about (default: the order id).")
     ] = None,
@@ -492,53 +481,46 @@ def support(
     ] = None,
     order_id: OrderIdOpt = None,
     transaction_id: TransactionOpt = None,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
-    timeout: TimeoutOpt = 30.0,
-    no_wait: NoWaitOpt = False,
-    ttl: TtlOpt = "PT10M",
 ) -> None:
     """Ask for the BPP's support contacts; print on_support."""
     from gridshare.beckn import client
 
-    options = _options(key_file, bpp, registry_file, host, port, timeout, no_wait, ttl)
-    with _reporting():
-        step = _step(options, switch=transaction_id)
-        message = client.support_message(ref_id or step.order_id(order_id), callback_phone)
-        _exchange(options, step, "support", message)
+    _on_order(
+        ctx,
+        "support",
+        ref_id or order_id,
+        transaction_id,
+        lambda ref: client.support_message(ref, callback_phone),
+    )
 
 
-@app.command("listen")
+@_command("listen")
 def listen(
+    ctx: typer.Context,
     count: Annotated[
-        int, typer.Option("--count", help="Exit after this many callbacks (0: never).", min=0)
-    ] = 0,
-    timeout: Annotated[
-        float | None,
+        int,
         typer.Option(
-            "--timeout", help="Exit after this many seconds; 1 if --count was not reached.", min=0
+            "--count",
+            help="Exit after this many callbacks (0: never); exit 1 if --timeout passes first.",
+            min=0,
         ),
-    ] = None,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
-    bpp: BppOpt = None,
-    registry_file: RegistryOpt = None,
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = None,
+    ] = 0,
 ) -> None:
     """Take callbacks (e.g. unsolicited on_status) until interrupted, printing each as JSON."""
     import time
 
     from gridshare.beckn import client
 
+    options = _options(ctx)
     with _reporting():
-        identity = client.load_identity(key_file)
-        current = client.load_transaction(client.state_path(key_file))
-        keys = _keys(registry_file, bpp or (current.bpp_uri if current else None))
-        inbox = client.Inbox(client.journal_path(key_file))
-        receiver = client.CallbackReceiver(identity, keys, inbox, host=host, port=port)
+        identity = client.load_identity(options.key_file)
+        current = client.load_transaction(client.state_path(options.key_file))
+        keys = _keys(options.registry_file, options.bpp or (current.bpp_uri if current else None))
+        inbox = client.Inbox(client.journal_path(options.key_file))
+        receiver = client.CallbackReceiver(
+            identity, keys, inbox, host=options.host, port=options.port
+        )
+        timeout = options.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         seen = 0
         with receiver:
@@ -559,7 +541,42 @@ def listen(
             except KeyboardInterrupt:
                 pass
         if seen < count:
-            _fail(f"{seen} of {count} callbacks arrived within {timeout} s")
+            within = "before the interruption" if timeout is None else f"within {timeout:g} s"
+            _fail(f"{seen} of {count} callbacks arrived {within}")
+
+
+def _options(ctx: typer.Context) -> _Options:
+    """The shared options the group callback took."""
+    options: _Options = ctx.obj
+    return options
+
+
+def _request(
+    ctx: typer.Context,
+    action: str,
+    message: Callable[[_Step], dict[str, Any]],
+    *,
+    start: str | None = None,
+    switch: str | None = None,
+) -> None:
+    """Send `action` with the message `message` builds for the transaction (see `_step`), then
+    print its callback; a ClientError ends the command with its message."""
+    options = _options(ctx)
+    with _reporting():
+        step = _step(options, start, switch)
+        _exchange(options, step, action, message(step))
+
+
+def _on_order(
+    ctx: typer.Context,
+    action: str,
+    order_id: str | None,
+    transaction_id: str | None,
+    message: Callable[[str], dict[str, Any]],
+) -> None:
+    """`_request` for an action about an order: `message` gets the order id given, else the one
+    on_confirm gave in the transaction (the one given, else the current one)."""
+    _request(ctx, action, lambda step: message(step.order_id(order_id)), switch=transaction_id)
 
 
 def _step(options: _Options, start: str | None = None, switch: str | None = None) -> _Step:
@@ -571,7 +588,10 @@ def _step(options: _Options, start: str | None = None, switch: str | None = None
     current = client.load_transaction(client.state_path(options.key_file))
     bpp = options.bpp or (current.bpp_uri if current else None)
     if bpp is None:
-        _fail("which BPP? give --bpp, e.g. --bpp http://127.0.0.1:8000/beckn")
+        _fail(
+            "which BPP? give --bpp before the command, e.g. "
+            "gridshare beckn-client --bpp http://127.0.0.1:8000/beckn search"
+        )
     if start is not None or switch is not None:
         transaction = client.Transaction(start or switch or "", bpp)
     elif current is None:
@@ -585,6 +605,7 @@ def _exchange(options: _Options, step: _Step, action: str, message: dict[str, An
     """Send the request; on ACK keep the transaction, then wait for and print its callback."""
     from gridshare.beckn import client
 
+    timeout = REQUEST_TIMEOUT if options.timeout is None else options.timeout
     body = client.build_request(
         step.identity,
         action,
@@ -618,7 +639,7 @@ def _exchange(options: _Options, step: _Step, action: str, message: dict[str, An
         if receiver is None:
             _print(answer.body)
             return
-        callback = inbox.wait_for(f"on_{action}", message_id, options.timeout)
+        callback = inbox.wait_for(f"on_{action}", message_id, timeout)
     finally:
         if receiver is not None:
             receiver.stop()
@@ -632,7 +653,7 @@ def _exchange(options: _Options, step: _Step, action: str, message: dict[str, An
             )
     if callback is None:
         _fail(
-            f"no on_{action} for message {message_id} within {options.timeout:g} s at "
+            f"no on_{action} for message {message_id} within {timeout:g} s at "
             f"{step.identity.callback_url}/on_{action}: is the BPP's worker running, and can it "
             "reach that URL?"
         )
@@ -650,8 +671,8 @@ def _keys(registry_file: Path | None, bpp: str | None) -> KeyLookup:
         return client.registry_keys(FileRegistry(registry_file))
     if bpp is None:
         _fail(
-            "whose callbacks? give --bpp (its keys are at {bpp}/subscriber.json) or a "
-            "--registry-file"
+            "whose callbacks? give --bpp (its keys are at {bpp}/subscriber.json) or "
+            "--registry-file, before the command"
         )
     return client.SubscriberDocumentKeys(bpp)
 

@@ -8,17 +8,17 @@ v1.1, connection-status PENDING -> IN_PROGRESS -> COMPLETED or FAILED, or CANCEL
   which announces it to the requester through the outbox). A move the status does not allow is
   shown on the order's page and writes nothing.
 - Staff log in at `DESK_LOGIN` with a staff account (`gridshare staff add NAME`), not a customer's.
-  Desk sessions work as customers' do (`web/login.py`) but live in their own table and cookie,
-  since a customer's `LoginSession` belongs to a customer: 256 random bits in the cookie, only
-  their hash stored, a new session at every login, `settings.session_minutes` after the last
-  page, the same back-off after failed logins (keyed `staff:<name>`). The login form carries the
+  Desk sessions are customers' kind (`api.login_session.LoginSessions`, started and ended as in
+  `web/login.py`) in their own table and cookie (`DESK_SESSIONS`), since a customer's
+  `LoginSession` belongs to a customer: 256 random bits in the cookie, only their hash stored, a
+  new session at every login, `settings.session_minutes` after the last page, the same back-off
+  after failed logins (keyed `staff:<name>`). The login form carries the
   double-submit CSRF token, the desk's forms the session's own token (`web/browser.py`).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -26,25 +26,22 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from gridshare.api.login_session import LoginSessions
 from gridshare.config import Settings
-from gridshare.grants.secrets import digest, new_secret, same
+from gridshare.grants.secrets import same
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.db import utcnow
 from gridshare.store.tables.staff import StaffSession, StaffUser
 from gridshare.utility import desk, orders, staff
 from gridshare.web.browser import (
-    CSRF_COOKIE,
     PAGE_HEADERS,
     FormDep,
-    clear_cookie,
     csrf_ok,
-    csrf_token,
     local_path,
     notice,
     page,
-    set_cookie,
 )
-from gridshare.web.login import backoffs
+from gridshare.web.login import backoffs, end_session, login_page, start_session
 from gridshare.web.wording import local_time
 
 router = APIRouter(include_in_schema=False)
@@ -55,6 +52,7 @@ DESK_LOGIN: Final = f"{DESK}/login"
 DESK_LOGOUT: Final = f"{DESK}/logout"
 DESK_ORDERS: Final = f"{DESK}/orders"
 SESSION_COOKIE: Final = "gridshare_desk"
+DESK_SESSIONS: Final = LoginSessions(StaffSession, SESSION_COOKIE)
 LIST_LIMIT: Final = 200
 EXPIRED: Final = "This form had expired. Go back, reload the page and try again."
 
@@ -102,23 +100,14 @@ def log_in(request: Request, session: SessionDep, settings: SettingsDep, form: F
 def log_out(
     request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
-    login = _current(session, settings, request)
-    if login is not None:
-        if not same(form.get("csrf_token", ""), login.csrf_token):
-            session.commit()
-            return notice(request, settings, 400, "Please try again", EXPIRED)
-        session.delete(login)
-        session.commit()
-    response = RedirectResponse(DESK_LOGIN, 303, headers=PAGE_HEADERS)
-    clear_cookie(response, settings, SESSION_COOKIE)
-    return response
+    return end_session(request, session, settings, form, DESK_SESSIONS, DESK_LOGIN, EXPIRED)
 
 
 @router.get(DESK_ORDERS, response_class=HTMLResponse)
 def order_list(
     request: Request, session: SessionDep, settings: SettingsDep, status: str | None = None
 ) -> Response:
-    login = _current(session, settings, request)
+    login = DESK_SESSIONS.current(session, settings, request)
     if login is None:
         return _to_login(session, request)
     chosen = status or None
@@ -158,7 +147,7 @@ def order_list(
 def order_page(
     request: Request, session: SessionDep, settings: SettingsDep, order_id: str
 ) -> Response:
-    login = _current(session, settings, request)
+    login = DESK_SESSIONS.current(session, settings, request)
     if login is None:
         return _to_login(session, request)
     return _order_page(request, session, settings, login, order_id, 200)
@@ -168,7 +157,7 @@ def order_page(
 def advance_order(
     request: Request, session: SessionDep, settings: SettingsDep, order_id: str, form: FormDep
 ) -> Response:
-    login = _current(session, settings, request)
+    login = DESK_SESSIONS.current(session, settings, request)
     if login is None:
         return _to_login(session, request, f"{DESK_ORDERS}/{order_id}")
     if not same(form.get("csrf_token", ""), login.csrf_token):
@@ -252,45 +241,14 @@ def _frame(login: StaffSession) -> dict[str, Any]:
     }
 
 
-def _current(session: Session, settings: Settings, request: Request) -> StaffSession | None:
-    """The browser's live desk session, its lifetime extended (the caller commits)."""
-    value = request.cookies.get(SESSION_COOKIE)
-    if not value:
-        return None
-    login = session.get(StaffSession, digest(value))
-    if login is None:
-        return None
-    now = utcnow()
-    if login.expires_at <= now:
-        session.delete(login)
-        return None
-    login.expires_at = max(login.expires_at, now + timedelta(minutes=settings.session_minutes))
-    return login
-
-
 def _start(
     request: Request, session: Session, settings: Settings, user: StaffUser, next_path: str
 ) -> Response:
     """A new desk session for `user` (the browser's previous one is deleted)."""
-    previous = request.cookies.get(SESSION_COOKIE)
-    if previous:
-        old = session.get(StaffSession, digest(previous))
-        if old is not None:
-            session.delete(old)
-    value, now = new_secret(), utcnow()
-    session.add(
-        StaffSession(
-            session_hash=digest(value),
-            staff_name=user.name,
-            csrf_token=new_secret(),
-            created=now,
-            expires_at=now + timedelta(minutes=settings.session_minutes),
-        )
+    response = start_session(
+        request, session, settings, DESK_SESSIONS, next_path, utcnow(), staff_name=user.name
     )
-    session.commit()
     log.info("staff member %s logged in to the desk", user.name)
-    response = RedirectResponse(next_path, 303, headers=PAGE_HEADERS)
-    set_cookie(response, settings, SESSION_COOKIE, value)
     return response
 
 
@@ -312,22 +270,18 @@ def _login_page(
     name: str = "",
     message: str | None = None,
 ) -> Response:
-    token, no_staff = csrf_token(request), not staff.any_staff(session)
-    response = page(
+    no_staff = not staff.any_staff(session)
+    return login_page(
         request,
         settings,
         "desk_login.html",
         503 if no_staff else status_code,
-        csrf_token=token,
         next_path=next_path,
         name=name,
         message=message,
         login_path=DESK_LOGIN,
         no_staff=no_staff,
     )
-    if request.cookies.get(CSRF_COOKIE) != token:
-        set_cookie(response, settings, CSRF_COOKIE, token)
-    return response
 
 
 def _next(value: str | None) -> str:

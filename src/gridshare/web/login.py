@@ -1,11 +1,14 @@
 """Customer login, CDS-WG3-01 §9.1.2 Customer Authentication: username and password, sessions
 kept in the database, logout, and back-off after repeated failures.
 
-- The session cookie holds 256 random bits; the database keeps only their SHA-256 hash
-  (`LoginSession`). Every login starts a new session and deletes the one the browser had, so a
-  session id planted before login is worthless (no session fixation).
+- Sessions are `api.login_session`'s (`CUSTOMER_SESSIONS`, table `LoginSession`): the cookie holds
+  256 random bits, the database only their SHA-256 hash. Every login starts a new session and
+  deletes the one the browser had, so a session id planted before login is worthless (no session
+  fixation).
 - A session lasts `settings.session_minutes` (at least 10) after the last page of the flow the
   Customer used (§9.1.2: the time on the form plus at least 10 minutes); logout ends it at once.
+  `start_session` and `end_session` are the login's and the logout's answers for any session
+  table; the staff desk (`web/desk.py`) uses them, `login_page` and `backoffs` for its own.
 - Back-off: after `USER_FREE` failed logins for one username, or `ADDRESS_FREE` from one address,
   without `FORGET_SECONDS` of quiet, further attempts are refused with 429 without checking the
   password, for `BASE_SECONDS` doubling with every further failure up to `MAX_SECONDS`. Counts
@@ -22,9 +25,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime
 from functools import cache
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -32,17 +35,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridshare import urls
-from gridshare.api.login_session import SESSION_COOKIE, current_login
+from gridshare.api.login_session import CUSTOMER_SESSIONS, LoginSessions
+from gridshare.api.login_session import SESSION_COOKIE as SESSION_COOKIE  # the login's cookie
 from gridshare.config import Settings
-from gridshare.grants.secrets import digest, new_secret, same
+from gridshare.grants.secrets import new_secret, same
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.db import utcnow
 from gridshare.store.tables.customers import Customer
-from gridshare.store.tables.grants import LoginSession
 from gridshare.utility.customers import hash_password, verify_password
 from gridshare.web.browser import (
     CSRF_COOKIE,
     PAGE_HEADERS,
+    Form,
     FormDep,
     clear_cookie,
     csrf_ok,
@@ -160,43 +164,77 @@ def log_in(request: Request, session: SessionDep, settings: SettingsDep, form: F
 def log_out(
     request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
-    login = current_login(session, settings, request)
-    if login is not None:
-        if not same(form.get("csrf_token", ""), login.csrf_token):
-            session.commit()
-            return notice(
-                request, settings, 400, "Please try again", "This form had expired. Reload it."
-            )
-        session.delete(login)
-        session.commit()
-    response = RedirectResponse(local_path(form.get("next")), 303, headers=PAGE_HEADERS)
-    clear_cookie(response, settings, SESSION_COOKIE)
+    expired = "This form had expired. Reload it."
+    back = local_path(form.get("next"))
+    return end_session(request, session, settings, form, CUSTOMER_SESSIONS, back, expired)
+
+
+def start_session(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    sessions: LoginSessions[Any],
+    next_path: str,
+    now: datetime,
+    **owner: Any,
+) -> Response:
+    """A new session in `sessions` for `owner` from `now` (the browser's previous one is
+    deleted), and the way on to `next_path` with its cookie."""
+    value = sessions.start(session, settings, request, now, **owner)
+    session.commit()
+    response = RedirectResponse(next_path, 303, headers=PAGE_HEADERS)
+    set_cookie(response, settings, sessions.cookie, value)
     return response
 
 
 def _start(
     request: Request, session: Session, settings: Settings, customer: Customer, next_path: str
 ) -> Response:
-    """A new session for `customer` (the browser's previous one is deleted)."""
-    previous = request.cookies.get(SESSION_COOKIE)
-    if previous:
-        old = session.get(LoginSession, digest(previous))
-        if old is not None:
-            session.delete(old)
-    value, now = new_secret(), utcnow()
-    session.add(
-        LoginSession(
-            session_hash=digest(value),
-            customer_id=customer.id,
-            csrf_token=new_secret(),
-            created=now,
-            authenticated_at=now,
-            expires_at=now + timedelta(minutes=settings.session_minutes),
-        )
+    """A new session for `customer`, authenticated now."""
+    now = utcnow()
+    return start_session(
+        request,
+        session,
+        settings,
+        CUSTOMER_SESSIONS,
+        next_path,
+        now,
+        customer_id=customer.id,
+        authenticated_at=now,
     )
-    session.commit()
-    response = RedirectResponse(next_path, 303, headers=PAGE_HEADERS)
-    set_cookie(response, settings, SESSION_COOKIE, value)
+
+
+def end_session(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    form: Form,
+    sessions: LoginSessions[Any],
+    back: str,
+    expired: str,
+) -> Response:
+    """Logout: ends the browser's session in `sessions` and sends it to `back` without the cookie.
+    The form must carry the session's CSRF token; if not, the page says `expired`."""
+    login = sessions.current(session, settings, request)
+    if login is not None:
+        if not same(form.get("csrf_token", ""), login.csrf_token):
+            session.commit()
+            return notice(request, settings, 400, "Please try again", expired)
+        sessions.end(session, login)
+        session.commit()
+    response = RedirectResponse(back, 303, headers=PAGE_HEADERS)
+    clear_cookie(response, settings, sessions.cookie)
+    return response
+
+
+def login_page(
+    request: Request, settings: Settings, template: str, status_code: int, **context: Any
+) -> Response:
+    """A login form carrying the visitor's double-submit CSRF token (its cookie set if new)."""
+    token = csrf_token(request)
+    response = page(request, settings, template, status_code, csrf_token=token, **context)
+    if request.cookies.get(CSRF_COOKIE) != token:
+        set_cookie(response, settings, CSRF_COOKIE, token)
     return response
 
 
@@ -209,22 +247,17 @@ def _form(
     username: str = "",
     message: str | None = None,
 ) -> Response:
-    token = csrf_token(request)
-    response = page(
+    return login_page(
         request,
         settings,
         "login.html",
         status_code,
-        csrf_token=token,
         next_path=next_path,
         cancel=cancel,
         username=username,
         message=message,
         login_path=urls.LOGIN,
     )
-    if request.cookies.get(CSRF_COOKIE) != token:
-        set_cookie(response, settings, CSRF_COOKIE, token)
-    return response
 
 
 def _cancel(value: str | None) -> str | None:

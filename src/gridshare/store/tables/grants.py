@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gridshare.store.db import utcnow
 from gridshare.store.tables.base import Base, Id
+from gridshare.store.tables.sessions import SessionColumns
 
 
 class Grant(Base):
@@ -99,14 +100,10 @@ class PushedRequest(Base):
     used_at: Mapped[datetime | None]
 
 
-class LoginSession(Base):
-    """A customer's login session (browser cookie holds the random id; we keep its hash)."""
+class LoginSession(SessionColumns, Base):
+    """A customer's login session."""
 
     __tablename__ = "login_sessions"
 
-    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
     authenticated_at: Mapped[datetime] = mapped_column(default=utcnow)
