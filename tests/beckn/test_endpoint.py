@@ -401,6 +401,19 @@ def test_status_update_track_support_and_rating(
     post(http, bap, "update", {"update_target": "items", **changed})
     assert callbacks(engine)[-1]["body"]["error"]["code"] == "30012"
 
+    partial = {"id": order_id, "billing": {"phone": "+14155550001"}}
+    post(http, bap, "update", {"update_target": "billing", "order": partial})
+    billing = callbacks(engine)[-1]["body"]["message"]["order"]["billing"]
+    assert billing["phone"] == "+14155550001" and billing["name"] == "Maria Park"
+
+    site = {"type": "end", "location": {"address": "12 New Rd"}}
+    moved = {"id": order_id, "fulfillments": [{"stops": [site]}]}
+    post(http, bap, "update", {"update_target": "fulfillment", "order": moved})
+    stops = callbacks(engine)[-1]["body"]["message"]["order"]["fulfillments"][0]["stops"]
+    assert stops == [site]
+    with session_factory(engine)() as session:
+        assert session.get(ConnectionOrder, order_id).address == "12 New Rd"  # type: ignore[union-attr]
+
     post(http, bap, "track", {"order_id": order_id})
     track = callbacks(engine)[-1]["body"]
     schema.assert_valid_message("on_track", track)

@@ -154,7 +154,8 @@ def cancel(request: Request) -> dict[str, Any]:
 
 
 def update(request: Request) -> dict[str, Any]:
-    """Change the billing details or the customer's contact of a PENDING order."""
+    """Change the billing details or the customer and site of a PENDING order: the fields sent
+    replace the agreed ones, the others stay."""
     order_id = documents.order_of(request.message).get("id")
     order = _order_id(request, order_id, "message.order.id", lock=True)
     targets = _update_targets(request.message.get("update_target"))
@@ -164,11 +165,7 @@ def update(request: Request) -> dict[str, Any]:
             f"order {order.id} is {order.status}: only a PENDING order can be changed",
             "message.order.id",
         )
-    given = documents.order_of(request.message)
-    merged = {**order.document}
-    if "billing" not in targets:
-        given = {**given, "billing": order.document["billing"]}
-    where = documents.site(request.session, {**merged, **given})
+    where = documents.site(request.session, _proposed(order, request.message, targets))
     document = dict(order.document)
     contact: dict[str, str | None] = {}
     if "billing" in targets:
@@ -289,6 +286,26 @@ def _order_id(request: Request, order_id: object, path: str, lock: bool = False)
     if order is None or order.channel != CHANNEL:
         raise BecknError(ORDER_NOT_FOUND, f"there is no order {order_id!r} of yours", path)
     return order
+
+
+def _proposed(
+    order: ConnectionOrder, message: Mapping[str, Any], targets: tuple[str, ...]
+) -> dict[str, Any]:
+    """The order's billing and fulfillment with the update's changes laid over them."""
+    given = documents.order_of(message)
+    billing = dict(order.document["billing"])
+    fulfillment = dict(order.document["fulfillments"][0])
+    if "billing" in targets:
+        changes = given.get("billing")
+        if not isinstance(changes, Mapping):
+            raise _invalid("message.order.billing", "must be an object: the billing to change")
+        billing |= changes
+    if "fulfillment" in targets:
+        changed = given.get("fulfillments")
+        if not isinstance(changed, list) or not changed or not isinstance(changed[0], Mapping):
+            raise _invalid("message.order.fulfillments", "must hold the fulfillment to change")
+        fulfillment |= {k: v for k, v in changed[0].items() if k in ("customer", "stops")}
+    return {"billing": billing, "fulfillments": [fulfillment]}
 
 
 def _update_targets(value: object) -> tuple[str, ...]:
