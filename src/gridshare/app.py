@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from gridshare import __version__
+from gridshare.beckn import documents_form as beckn_forms
 from gridshare.beckn import endpoint as beckn_endpoint
 from gridshare.beckn import routes as beckn_routes
 from gridshare.cds import (
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(espi_routes.router)
     app.include_router(espi_custodian.router)
     app.include_router(beckn_routes.router)
+    app.include_router(beckn_forms.router)
     app.include_router(beckn_endpoint.router)
     for face in (
         authorize,

@@ -851,8 +851,9 @@ def orders_show(
     order_id: Annotated[str, typer.Argument(metavar="ORDER", help="The order's id (CO-...).")],
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Show a connection order: terms, connection details, cancellation, history, ratings."""
-    from gridshare.utility import orders
+    """Show a connection order: terms, connection details, cancellation, history, documents
+    submitted, ratings."""
+    from gridshare.utility import order_documents, orders
 
     settings = _settings(data_dir=data_dir)
     with _transaction(settings) as session:
@@ -862,6 +863,7 @@ def orders_show(
             raise typer.Exit(1)
         history = orders.events(session, order.id)
         ratings = orders.ratings(session, order.id)
+        documents = order_documents.of_submission(session, order.submission_id)
     fields = Table("field", "value", title=f"{order.id} ({settings.timezone})", show_header=False)
     for name, value in (
         ("status", order.status),
@@ -891,6 +893,13 @@ def orders_show(
         )
         events.add_row(_local(settings, event.at), change, event.actor, event.reason or "")
     output.print(events)
+    if documents:
+        files = Table("document", "file", "type", "bytes", title="documents submitted")
+        for document in documents:
+            files.add_row(
+                document.label, document.filename, document.content_type, str(document.size)
+            )
+        output.print(files)
     if ratings:
         rated = Table("when", "category", "target", "value", title="ratings")
         for rating in ratings:

@@ -26,7 +26,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.e2e.servers import serving_small_demo
+from gridshare.config import Settings
+from tests.e2e.servers import served_settings, serving_small_demo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -45,6 +46,8 @@ CHROMIUM_ARGS = [
 """Without the background-networking flags Chromium's own connections are refused on a closed
 network and its page loads stall."""
 
+LABEL = "browser"
+"""Names the server's database under PostgreSQL (`servers.serving_small_demo`)."""
 SCOPE = "cds_accounts_1"
 """The consent scope the test app asks the customer for."""
 
@@ -73,10 +76,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data directory of `server` (its log; under SQLite its database)."""
+    return tmp_path_factory.mktemp("browser-server")
+
+
+@pytest.fixture(scope="package")
+def server(server_dir: Path) -> Iterator[str]:
     """`gridshare serve` over a small demo utility (six sandbox test customers)."""
-    with serving_small_demo(tmp_path_factory.mktemp("browser-server"), "browser") as base:
+    with serving_small_demo(server_dir, LABEL) as base:
         yield base
+
+
+@pytest.fixture(scope="package")
+def server_settings(server: str, server_dir: Path) -> Settings:
+    """The settings `server` runs with, for working on its database beside it as the utility's
+    operator does (the `gridshare` CLI, or a session of its own)."""
+    return served_settings(server_dir, LABEL, server)
 
 
 @dataclass(frozen=True)

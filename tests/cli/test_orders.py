@@ -16,7 +16,7 @@ from gridshare.cli import app
 from gridshare.config import Settings
 from gridshare.store.db import session_factory, transaction
 from gridshare.store.tables.orders import ConnectionOrder
-from gridshare.utility import orders
+from gridshare.utility import order_documents, orders
 from tests.utility.order_setup import BAP, history, move, new_order, outbox_items, place, status
 
 
@@ -209,3 +209,17 @@ def test_an_unknown_order_exits_1(gridshare: CliCall) -> None:
     refused = gridshare("orders", "advance", "CO-NOSUCHORDR", "--to", "IN_PROGRESS")
     assert refused.exit_code == 1
     assert "there is no connection order CO-NOSUCHORDR" in refused.stderr
+
+
+def test_show_lists_the_documents_submitted(engine: Engine, gridshare: CliCall) -> None:
+    with transaction(session_factory(engine)) as session:
+        order_documents.add(
+            session,
+            "sub-1",
+            [order_documents.NewDocument("ID proof", "id.pdf", "application/pdf", b"%PDF-1.4\n")],
+        )
+    order_id = place(engine, submission_id="sub-1")
+    shown = gridshare("orders", "show", order_id)
+    assert shown.exit_code == 0, shown.output
+    assert "documents submitted" in shown.output
+    assert "ID proof" in shown.output and "id.pdf" in shown.output

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -77,13 +78,30 @@ def running(command: list[str], env: dict[str, str], data_dir: Path, base: str) 
         log.close()
 
 
+def _database(label: str, port: int) -> str:
+    """The PostgreSQL database of the server `serving_small_demo(_, label)` runs on `port`."""
+    return f"gridshare_{label}_{port}"
+
+
+def served_settings(data_dir: Path, label: str, base: str) -> Settings:
+    """The settings of the server at `base` that `serving_small_demo(data_dir, label)` started
+    (its data directory, base URL and, under PostgreSQL, its own database), for a test working on
+    that server's database beside it."""
+    database_url = None
+    if PG_URL:
+        port = urlsplit(base).port
+        assert port is not None, base
+        database_url = PG_URL.rsplit("/", 1)[0] + f"/{_database(label, port)}"
+    return Settings(data_dir=data_dir, database_url=database_url, base_url=base)
+
+
 @contextmanager
 def serving_small_demo(data_dir: Path, label: str) -> Iterator[str]:
     """`gridshare serve` over a small demo utility (six sandbox test customers, one year up to
     2025-06-30, seed 1) in `data_dir`; yields the server's base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with server_env(f"gridshare_{label}_{port}") as env:
+    with server_env(_database(label, port)) as env:
         settings = Settings(
             data_dir=data_dir, database_url=env.get("GRIDSHARE_DATABASE_URL"), base_url=base
         )

@@ -224,8 +224,19 @@ def test_the_whole_lifecycle_between_processes(world: World) -> None:
         DAVIS,
     )
     assert terms["message"]["order"]["payments"][0]["collected_by"] == "BPP"
+
+    # the documents form on_init offered (BECKN-007), filled and submitted signed
+    assert terms["message"]["order"]["items"][0]["xinput"]["form"]["mime_type"] == "text/html"
+    proof = world.tmp / "id.pdf"
+    proof.write_bytes(b"%PDF-1.4\n% Maria's ID\n")
+    submitted = json.loads(world.bap("documents", "--file", f"ID proof={proof}").stdout)
+    assert submitted["status"] is True
+
     confirmed = world.callback("confirm")
     order_id = confirmed["message"]["order"]["id"]
+    form = confirmed["message"]["order"]["items"][0]["xinput"]["form"]
+    assert form["submission_id"] == submitted["submission_id"]
+    assert "ID proof" in world.gridshare("orders", "show", order_id).stdout
     assert state_of(confirmed["message"]["order"]) == "PENDING"
     assert state_of(world.callback("status")["message"]["order"]) == "PENDING"
 

@@ -21,7 +21,7 @@ from gridshare.grants.secrets import digest
 from gridshare.store.db import session_factory, transaction, utcnow
 from gridshare.store.tables.orders import ConnectionOrder
 from gridshare.store.tables.staff import StaffSession
-from gridshare.utility import orders, staff
+from gridshare.utility import order_documents, orders, staff
 from gridshare.web.desk import DESK_LOGIN, DESK_LOGOUT, DESK_ORDERS, SESSION_COOKIE
 from tests.oauth.authorization_setup import hidden
 from tests.utility.order_setup import history, move, outbox_items, place, status
@@ -291,3 +291,29 @@ def test_an_expired_session_is_deleted_and_asks_for_a_login(
         login.expires_at = utcnow() - timedelta(seconds=1)
     assert http.get(DESK_ORDERS, follow_redirects=False).status_code == 303
     assert sessions(engine) == []
+
+
+def test_the_documents_submitted_are_listed_and_downloaded_by_staff_only(
+    http: TestClient, engine: Engine, ana: str
+) -> None:
+    pdf = b"%PDF-1.4\n% proof\n"
+    with transaction(session_factory(engine)) as session:
+        order_documents.add(
+            session,
+            "sub-1",
+            [order_documents.NewDocument("ID proof", "my id (1).pdf", "application/pdf", pdf)],
+        )
+    order_id = place(engine, submission_id="sub-1")
+    other_id = place(engine, transaction_id="txn-2")
+    with session_factory(engine)() as session:
+        [kept] = order_documents.of_submission(session, "sub-1")
+    link = f"{DESK_ORDERS}/{order_id}/documents/{kept.id}"
+    assert http.get(link, follow_redirects=False).status_code == 303  # a login first
+    log_in(http, ana, PASSWORD)
+    page = http.get(f"{DESK_ORDERS}/{order_id}")
+    assert "Documents submitted" in page.text and link in page.text
+    download = http.get(link)
+    assert download.status_code == 200 and download.content == pdf
+    assert download.headers["content-disposition"] == 'attachment; filename="my_id__1_.pdf"'
+    assert http.get(f"{DESK_ORDERS}/{other_id}/documents/{kept.id}").status_code == 404
+    assert "Documents submitted" not in http.get(f"{DESK_ORDERS}/{other_id}").text

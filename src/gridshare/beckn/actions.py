@@ -17,6 +17,7 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from gridshare.beckn import catalog as catalogs
+from gridshare.beckn import documents_form
 from gridshare.beckn import order_document as documents
 from gridshare.beckn import search as searching
 from gridshare.beckn.context import RequestContext
@@ -70,7 +71,8 @@ def init(request: Request) -> dict[str, Any]:
     order = documents.order_of(request.message)
     chosen = documents.selection(request.catalog, order)
     where = documents.site(request.session, order)
-    return {"order": documents.terms(request.catalog, chosen, where)}
+    form = documents_form.xinput(request.session, request.settings, request.context, chosen.product)
+    return {"order": documents.terms(request.catalog, chosen, where, form)}
 
 
 def confirm(request: Request) -> dict[str, Any]:
@@ -79,7 +81,11 @@ def confirm(request: Request) -> dict[str, Any]:
     order = documents.order_of(request.message)
     chosen = documents.selection(request.catalog, order)
     where = documents.site(request.session, order)
-    document = documents.terms(request.catalog, chosen, where)
+    submitted = documents_form.submission(request.session, request.context, order)
+    form = documents_form.xinput(
+        request.session, request.settings, request.context, chosen.product, submitted
+    )
+    document = documents.terms(request.catalog, chosen, where, form)
     total, currency = documents.total(document)
     context = request.context
     reply_to = {
@@ -104,6 +110,7 @@ def confirm(request: Request) -> dict[str, Any]:
             currency=currency,
             document=document,
             reply_to={"context": reply_to},
+            submission_id=submitted,
         ),
     )
     return {"order": documents.rendered(taken)}

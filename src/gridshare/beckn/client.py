@@ -10,6 +10,7 @@ BPP such as ours (core 1.1.0, the DEG Connections guide v1.1). `gridshare beckn-
 - `client_keys`: the BPP's keys for checking callbacks (its `subscriber.json` or a registry).
 - `client_receiver`: the HTTP server taking the BPP's signed `on_{action}` callbacks.
 - `client_inbox`: the callbacks received, paired with their requests by `message_id`.
+- `client_forms`: a BPP's documents form (BECKN-007 XInput): read, filled, submitted signed.
 - `client_state`: the transaction under way between commands, and where the journal sits.
 - `client_errors`, `client_files`: what the operator must fix; the JSON files.
 """
@@ -17,6 +18,13 @@ BPP such as ours (core 1.1.0, the DEG Connections guide v1.1). `gridshare beckn-
 from __future__ import annotations
 
 from gridshare.beckn.client_errors import ClientError, KeySourceError
+from gridshare.beckn.client_forms import (
+    FileInput,
+    fetch_form,
+    form_input,
+    form_inputs,
+    submit_form,
+)
 from gridshare.beckn.client_identity import (
     Identity,
     init_identity,
@@ -57,6 +65,7 @@ __all__ = [
     "Callback",
     "CallbackReceiver",
     "ClientError",
+    "FileInput",
     "Identity",
     "Inbox",
     "KeySourceError",
@@ -66,6 +75,9 @@ __all__ = [
     "build_request",
     "cancel_message",
     "confirm_order",
+    "fetch_form",
+    "form_input",
+    "form_inputs",
     "gps",
     "init_identity",
     "init_order",
@@ -85,6 +97,7 @@ __all__ = [
     "signed_headers",
     "state_path",
     "status_message",
+    "submit_form",
     "support_message",
     "track_message",
     "update_message",

@@ -13,7 +13,8 @@ carries an `error`. With `--no-wait` it prints the ACK instead; `listen` (in ano
 then prints the callbacks. The transaction (its id, the BPP, the orders sent) is kept beside the
 key file in `{key file}.state.json`, and every callback received in `{key file}.callbacks.jsonl`:
 later steps read them (init's fulfillment from on_select, confirm's payments from on_init, the
-order id from on_confirm).
+order id from on_confirm). `documents` submits the documents form on_init offered (BECKN-007),
+and the confirm then names the submission.
 """
 
 from __future__ import annotations
@@ -333,6 +334,50 @@ def init_order(
         return step.keep_order("init", order)
 
     _request(ctx, "init", message)
+
+
+@_command("documents")
+def documents(
+    ctx: typer.Context,
+    files: Annotated[
+        list[str],
+        typer.Option(
+            "--file",
+            help='A document as "WHAT=PATH": WHAT is the label the form gives it (e.g. '
+            '"ID proof"), its field name or its number; repeat for each document.',
+        ),
+    ],
+) -> None:
+    """Submit the documents form on_init offered (BECKN-007), signed; print the answer.
+
+    The confirm that follows names the submission.
+    """
+    from gridshare.beckn import client
+
+    options = _options(ctx)
+    with _reporting():
+        step = _step(options)
+        url = _form_url(step.latest("on_init"))
+        if url is None:
+            _fail(
+                f"no on_init with a documents form is recorded for transaction "
+                f"{step.transaction.transaction_id}: run init-order (the product may need none)"
+            )
+        inputs = client.fetch_form(url)
+        chosen = []
+        for given in files:
+            what, sep, path = given.partition("=")
+            if not sep or not what.strip() or not path:
+                _fail(f'--file {given!r} must be WHAT=PATH, e.g. "ID proof=id.pdf"')
+            chosen.append((client.form_input(inputs, what.strip()), Path(path)))
+        status, answer = client.submit_form(url, chosen, step.identity, options.ttl)
+        _print(answer)
+        submission_id = answer.get("submission_id")
+        if status != 200 or answer.get("status") is not True or not isinstance(submission_id, str):
+            raise typer.Exit(1)
+        order = step.sent_order("init", "init-order")
+        order["items"][0]["xinput"] = {"form": {"url": url, "submission_id": submission_id}}
+        client.save_transaction(client.state_path(options.key_file), step.transaction)
 
 
 @_command("confirm")
@@ -675,6 +720,16 @@ def _keys(registry_file: Path | None, bpp: str | None) -> KeyLookup:
             "--registry-file, before the command"
         )
     return client.SubscriberDocumentKeys(bpp)
+
+
+def _form_url(offered: Callback | None) -> str | None:
+    """The documents form of the first item of an on_init, if it offers one."""
+    items = offered.order.get("items") if offered else None
+    item = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+    xinput = item.get("xinput")
+    form = xinput.get("form") if isinstance(xinput, dict) else None
+    url = form.get("url") if isinstance(form, dict) else None
+    return url if isinstance(url, str) else None
 
 
 def _offered_fulfillment(quoted: Callback | None) -> dict[str, Any] | None:

@@ -31,33 +31,18 @@ from gridshare.beckn import actions, audit, callbacks, keys
 from gridshare.beckn import catalog as catalogs
 from gridshare.beckn.context import validate_context
 from gridshare.beckn.errors import INVALID_REQUEST, BecknError, ack, nack
-from gridshare.beckn.registry import Registry, RegistryError, registry_from
-from gridshare.beckn.signing import Authenticated, SignatureError, authenticate
-from gridshare.beckn.signing import public_key_from_b64 as public_key
+from gridshare.beckn.gate import NetworkDep, Refused, authenticated
+from gridshare.beckn.registry import Registry
+from gridshare.beckn.signing import Authenticated
 from gridshare.config import Settings
 from gridshare.http import SessionDep, SettingsDep
-from gridshare.store.db import utcnow
 
 log = logging.getLogger(__name__)
 
 BODY_MAX: Final = 256 * 1024
 """The largest request accepted; a Connections confirm is about 4 kB."""
-REGISTRY_DOWN: Final = "31001"
-"""Not a BECKN-005 code (it has none for this): we could not check the signature now."""
 
 router = APIRouter(tags=["Beckn"])
-
-
-class Refused(Exception):
-    """A request answered with a NACK and `status`."""
-
-    def __init__(
-        self, status: int, error: BecknError, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(error.message)
-        self.status = status
-        self.error = error
-        self.headers = dict(headers or {})
 
 
 async def raw_body(request: Request) -> bytes | None:
@@ -73,23 +58,7 @@ async def raw_body(request: Request) -> bytes | None:
     return bytes(received)
 
 
-def network(request: Request) -> tuple[Registry | None, str, catalogs.Catalog]:
-    """The registry (None and why when it is not configured) and the catalog, made once."""
-    state = request.app.state
-    if not hasattr(state, "beckn_network"):
-        settings: Settings = state.settings
-        try:
-            registry: Registry | None = registry_from(settings)
-            problem = ""
-        except RegistryError as error:
-            registry, problem = None, str(error)
-        state.beckn_network = (registry, problem, catalogs.load(settings))
-    found: tuple[Registry | None, str, catalogs.Catalog] = state.beckn_network
-    return found
-
-
 BodyDep = Annotated[bytes | None, Depends(raw_body)]
-NetworkDep = Annotated[tuple[Registry | None, str, catalogs.Catalog], Depends(network)]
 
 
 @router.post(
@@ -110,7 +79,7 @@ def receive(
     try:
         document = _json(body)
         context = document.get("context")
-        signer = _authenticated(headers, body or b"", registry, problem, settings)
+        signer = authenticated(headers, body or b"", registry, problem, settings)
         received = audit.Received(
             action, body or b"", headers, context if isinstance(context, Mapping) else {}
         )
@@ -191,40 +160,6 @@ def _json(body: bytes | None) -> Mapping[str, Any]:
     if not isinstance(document, dict):
         raise Refused(400, BecknError(INVALID_REQUEST, "the body must be a JSON object"))
     return document
-
-
-def _authenticated(
-    headers: Mapping[str, str],
-    body: bytes,
-    registry: Registry | None,
-    problem: str,
-    settings: Settings,
-) -> Authenticated:
-    if registry is None:
-        raise Refused(
-            503,
-            BecknError(REGISTRY_DOWN, f"this BPP cannot check signatures yet: {problem}"),
-        )
-
-    def lookup(subscriber_id: str, unique_key_id: str | None) -> Any:
-        entry = registry.lookup(subscriber_id, unique_key_id)
-        return None if entry is None else public_key(entry.signing_public_key)
-
-    try:
-        return authenticate(headers, body, lookup, utcnow())
-    except SignatureError as error:
-        raise Refused(401, error, error.challenge(settings.subscriber_id)) from error
-    except RegistryError as error:
-        log.warning("beckn registry lookup failed: %s", error)
-        raise Refused(
-            503,
-            BecknError(
-                REGISTRY_DOWN,
-                "the registry could not be reached to check the "
-                "signature; send the request again later",
-            ),
-            {"Retry-After": "30"},
-        ) from error
 
 
 def _check_sender(

@@ -166,8 +166,14 @@ def site(session: Session, order: Mapping[str, Any]) -> Site:
     )
 
 
-def terms(catalog: catalogs.Catalog, chosen: Selection, where: Site) -> dict[str, Any]:
-    """The on_init order (and the document a confirm agrees to)."""
+def terms(
+    catalog: catalogs.Catalog,
+    chosen: Selection,
+    where: Site,
+    xinput: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The on_init order (and the document a confirm agrees to), with the item's documents
+    form (`xinput`) if it has one."""
     fulfillment = {
         "id": chosen.fulfillment_id,
         "type": catalog.fulfillment_type,
@@ -176,9 +182,12 @@ def terms(catalog: catalogs.Catalog, chosen: Selection, where: Site) -> dict[str
         "stops": [where.stop],
         "contact": catalogs.support_contact(catalog),
     }
+    item = _item(catalog, chosen)
+    if xinput is not None:
+        item["xinput"] = xinput
     return {
         "provider": catalogs.provider_json(catalog),
-        "items": [_item(catalog, chosen)],
+        "items": [item],
         "billing": where.billing,
         "fulfillments": [fulfillment],
         "quote": catalogs.quote(chosen.product),

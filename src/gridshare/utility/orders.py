@@ -78,6 +78,8 @@ class NewOrder:
     currency: str
     document: dict[str, Any]
     reply_to: dict[str, Any]
+    submission_id: str | None = None
+    """The documents submitted for the order (`order_documents`), if any."""
 
 
 def take(
@@ -109,6 +111,7 @@ def take(
         document=new.document,
         reply_to=new.reply_to,
         details={},
+        submission_id=new.submission_id,
     )
     try:
         with session.begin_nested():

@@ -32,7 +32,7 @@ from gridshare.grants.secrets import same
 from gridshare.http import SessionDep, SettingsDep
 from gridshare.store.db import utcnow
 from gridshare.store.tables.staff import StaffSession, StaffUser
-from gridshare.utility import desk, orders, staff
+from gridshare.utility import desk, order_documents, orders, staff
 from gridshare.web.browser import (
     PAGE_HEADERS,
     FormDep,
@@ -153,6 +153,32 @@ def order_page(
     return _order_page(request, session, settings, login, order_id, 200)
 
 
+@router.get(f"{DESK_ORDERS}/{{order_id}}/documents/{{document_id}}")
+def order_document(
+    request: Request, session: SessionDep, settings: SettingsDep, order_id: str, document_id: int
+) -> Response:
+    """One submitted document of the order, as an attachment (never shown inline)."""
+    login = DESK_SESSIONS.current(session, settings, request)
+    if login is None:
+        return _to_login(session, request)
+    order = orders.find(session, order_id)
+    kept = order_documents.of_submission(session, order.submission_id if order else None)
+    found = next((d for d in kept if d.id == document_id), None)
+    session.commit()
+    if found is None:
+        return notice(request, settings, 404, "Not found", "There is no such document.")
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in found.filename)
+    return Response(
+        found.data,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @router.post(f"{DESK_ORDERS}/{{order_id}}/advance", response_class=HTMLResponse)
 def advance_order(
     request: Request, session: SessionDep, settings: SettingsDep, order_id: str, form: FormDep
@@ -212,6 +238,7 @@ def _order_page(
         for event in orders.events(session, order.id)
     ]
     ratings = orders.ratings(session, order.id)
+    documents = order_documents.of_submission(session, order.submission_id)
     context = {
         **_frame(login),
         "order": order,
@@ -219,6 +246,7 @@ def _order_page(
         "updated": local_time(settings, order.updated),
         "history": history,
         "ratings": [(local_time(settings, r.at), r) for r in ratings],
+        "documents": [(d, f"{DESK_ORDERS}/{order.id}/documents/{d.id}") for d in documents],
         "next_statuses": orders.NEXT[order.status],
         "detail_codes": desk.DETAIL_CODES,
         "detail_max": desk.DETAIL_MAX,

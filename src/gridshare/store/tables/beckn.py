@@ -83,3 +83,20 @@ class BecknMessage(Base):
     )
     answer: Mapped[str | None] = mapped_column(Text, comment="the ACK/NACK body")
     dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class BecknForm(Base):
+    """A form we offered in an `XInput` (BECKN-007): its nonce (in its URL), whom and which item
+    of which transaction it is for, until when it may be submitted, and the submission's id."""
+
+    __tablename__ = "beckn_forms"
+    __table_args__ = (Index("ix_beckn_forms_transaction", "requester", "transaction_id"),)
+
+    nonce: Mapped[str] = mapped_column(String(43), primary_key=True)
+    requester: Mapped[str] = mapped_column(String(255))
+    transaction_id: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str] = mapped_column(String(100))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    submission_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    submitted_at: Mapped[datetime | None]

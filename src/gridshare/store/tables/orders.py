@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridshare.store.db import utcnow
@@ -52,6 +52,9 @@ class ConnectionOrder(Base):
     cancellation: Mapped[dict[str, Any] | None] = mapped_column(
         comment="who cancelled, when, why and the fee"
     )
+    submission_id: Mapped[str | None] = mapped_column(
+        String(36), comment="the documents the requester submitted with the order"
+    )
 
 
 class OrderEvent(Base):
@@ -79,3 +82,19 @@ class OrderRating(Base):
     category: Mapped[str] = mapped_column(String(20), comment="Order, Fulfillment, Provider, ...")
     target_id: Mapped[str] = mapped_column(String(200))
     value: Mapped[str] = mapped_column(String(40))
+
+
+class OrderDocument(Base):
+    """A document submitted for an order (ID proof, ownership, wiring diagram, ...): one file of a
+    submission, found by its `submission_id` (the order's, once confirmed)."""
+
+    __tablename__ = "connection_order_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(String(36), index=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    label: Mapped[str] = mapped_column(String(200), comment="the document asked for")
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -4,9 +4,10 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-22 21:00:00
 
-Orders for new electricity connections (taken on Beckn / DEG Connections), their status events
-and ratings; every Beckn message received or sent, with its signature, for audit and for
-answering a repeated message_id once.
+Orders for new electricity connections (taken on Beckn / DEG Connections), their status events,
+ratings and submitted documents; the forms (BECKN-007 XInput) documents are submitted on; every
+Beckn message received or sent, with its signature, for audit and for answering a repeated
+message_id once.
 """
 
 from __future__ import annotations
@@ -101,6 +102,12 @@ def upgrade() -> None:
         sa.Column(
             "cancellation", sa.JSON(), nullable=True, comment="who cancelled, when, why and the fee"
         ),
+        sa.Column(
+            "submission_id",
+            sa.String(length=36),
+            nullable=True,
+            comment="the documents the requester submitted with the order",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_connection_orders")),
         sa.UniqueConstraint(
             "channel", "requester", "transaction_id", name=op.f("uq_connection_orders_channel")
@@ -163,8 +170,50 @@ def upgrade() -> None:
         unique=False,
     )
 
+    op.create_table(
+        "beckn_forms",
+        sa.Column("nonce", sa.String(length=43), nullable=False),
+        sa.Column("requester", sa.String(length=255), nullable=False),
+        sa.Column("transaction_id", sa.String(length=200), nullable=False),
+        sa.Column("item_id", sa.String(length=100), nullable=False),
+        sa.Column("created", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("submission_id", sa.String(length=36), nullable=True),
+        sa.Column("submitted_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("nonce", name=op.f("pk_beckn_forms")),
+        sa.UniqueConstraint("submission_id", name=op.f("uq_beckn_forms_submission_id")),
+    )
+    op.create_index(
+        "ix_beckn_forms_transaction", "beckn_forms", ["requester", "transaction_id"], unique=False
+    )
+    op.create_table(
+        "connection_order_documents",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("submission_id", sa.String(length=36), nullable=False),
+        sa.Column("created", UTCDateTime(), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False, comment="the document asked for"),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_connection_order_documents")),
+    )
+    op.create_index(
+        op.f("ix_connection_order_documents_submission_id"),
+        "connection_order_documents",
+        ["submission_id"],
+        unique=False,
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(
+        op.f("ix_connection_order_documents_submission_id"),
+        table_name="connection_order_documents",
+    )
+    op.drop_table("connection_order_documents")
+    op.drop_index("ix_beckn_forms_transaction", table_name="beckn_forms")
+    op.drop_table("beckn_forms")
     op.drop_index(
         op.f("ix_connection_order_ratings_order_id"), table_name="connection_order_ratings"
     )
