@@ -169,3 +169,40 @@ def no_horizontal_scroll(page: Page) -> bool:
     page_width = page.evaluate("document.documentElement.scrollWidth")
     view_width = page.evaluate("document.documentElement.clientWidth")
     return bool(page_width <= view_width)
+
+
+FORM_CONTROL_ROLES = {
+    "button",
+    "checkbox",
+    "combobox",
+    "listbox",
+    "radio",
+    "searchbox",
+    "slider",
+    "spinbutton",
+    "switch",
+    "textbox",
+}
+"""The accessibility roles of form controls."""
+
+
+def unnamed_controls(page: Page) -> list[str]:
+    """Form controls in Chromium's accessibility tree without an accessible name; also checks
+    the tree holds every visible control of the page's forms."""
+    cdp = page.context.new_cdp_session(page)
+    tree = cdp.send("Accessibility.getFullAXTree")
+    cdp.detach()
+    controls = [
+        node
+        for node in tree["nodes"]
+        if not node.get("ignored") and node.get("role", {}).get("value") in FORM_CONTROL_ROLES
+    ]
+    in_dom = page.locator(
+        "form :is(input:not([type=hidden]), button, select, textarea):visible"
+    ).count()
+    assert len(controls) >= in_dom > 0
+    return [
+        node["role"]["value"]
+        for node in controls
+        if not str(node.get("name", {}).get("value", "")).strip()
+    ]

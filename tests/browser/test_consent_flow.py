@@ -34,6 +34,7 @@ from tests.browser.journeys import (
     screenshot_dirs,
     start,
     tick_by_keyboard,
+    unnamed_controls,
 )
 
 if TYPE_CHECKING:
@@ -41,18 +42,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-FORM_CONTROL_ROLES = {
-    "button",
-    "checkbox",
-    "combobox",
-    "listbox",
-    "radio",
-    "searchbox",
-    "slider",
-    "spinbutton",
-    "switch",
-    "textbox",
-}
 """Accessibility-tree roles of form controls, each of which needs an accessible name."""
 NOTHING_CHOSEN = "Choose at least one account to share, or choose Decline."
 CHAIN_ACCOUNTS = 13
@@ -132,28 +121,6 @@ def test_a_double_click_on_approve_makes_one_grant(app: App, context: BrowserCon
         assert journey.callback_query()["state"] == [journey.state]
 
 
-def _unnamed_controls(page: Page) -> list[str]:
-    """Form controls in Chromium's accessibility tree without an accessible name; also checks
-    the tree holds every visible control of the page's forms."""
-    cdp = page.context.new_cdp_session(page)
-    tree = cdp.send("Accessibility.getFullAXTree")
-    cdp.detach()
-    controls = [
-        node
-        for node in tree["nodes"]
-        if not node.get("ignored") and node.get("role", {}).get("value") in FORM_CONTROL_ROLES
-    ]
-    in_dom = page.locator(
-        "form :is(input:not([type=hidden]), button, select, textarea):visible"
-    ).count()
-    assert len(controls) >= in_dom > 0
-    return [
-        node["role"]["value"]
-        for node in controls
-        if not str(node.get("name", {}).get("value", "")).strip()
-    ]
-
-
 @pytest.mark.req("WG3-9.2-b")
 def test_consent_page_at_desktop_and_phone_widths(
     app: App, context: BrowserContext, tmp_path: Path
@@ -172,7 +139,7 @@ def test_consent_page_at_desktop_and_phone_widths(
         assert no_horizontal_scroll(page), f"horizontal scroll at {width} px"
         assert page.get_by_role("button", name="Approve").is_visible()
         assert page.get_by_role("button", name="Decline").is_visible()
-        assert _unnamed_controls(page) == []
+        assert unnamed_controls(page) == []
 
     assert page.url == consent_url
     origin = app.base + "/"
@@ -298,5 +265,5 @@ def test_a_long_account_list_has_search_select_all_a_count_and_show_only_selecte
         assert no_horizontal_scroll(page), f"horizontal scroll at {width} px"
         assert page.get_by_role("searchbox", name="Search").is_visible()
         assert page.get_by_role("button", name="Approve").is_visible()
-        assert _unnamed_controls(page) == []
+        assert unnamed_controls(page) == []
     assert not journey.callbacks and not preselected.callbacks

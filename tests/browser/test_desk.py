@@ -29,7 +29,7 @@ from gridshare.config import Settings
 from gridshare.store.db import make_engine, session_factory
 from gridshare.utility import orders
 from gridshare.web.desk import DESK_LOGIN, DESK_ORDERS
-from tests.browser.journeys import no_horizontal_scroll, screenshot_dirs, tab_to
+from tests.browser.journeys import no_horizontal_scroll, screenshot_dirs, tab_to, unnamed_controls
 from tests.e2e.servers import free_port
 from tests.utility.order_setup import place
 
@@ -41,7 +41,6 @@ pytestmark = pytest.mark.slow
 STAFF_NAME = "ana.desk"
 STAFF_PASSWORD = "a desk password 1"
 WRONG = "The name or password is not right."
-FORM_CONTROL_ROLES = {"button", "checkbox", "combobox", "listbox", "radio", "textbox"}
 """Accessibility-tree roles of the desk's form controls, each of which needs an accessible name."""
 
 
@@ -152,28 +151,6 @@ def _order_row(page: Page, order_id: str) -> Locator:
     return page.get_by_role("row").filter(has=page.get_by_role("link", name=order_id, exact=True))
 
 
-def _unnamed_controls(page: Page) -> list[str]:
-    """Form controls in Chromium's accessibility tree without an accessible name; also checks
-    the tree holds every visible control of the page's forms."""
-    cdp = page.context.new_cdp_session(page)
-    tree = cdp.send("Accessibility.getFullAXTree")
-    cdp.detach()
-    controls = [
-        node
-        for node in tree["nodes"]
-        if not node.get("ignored") and node.get("role", {}).get("value") in FORM_CONTROL_ROLES
-    ]
-    in_dom = page.locator(
-        "form :is(input:not([type=hidden]), button, select, textarea):visible"
-    ).count()
-    assert len(controls) >= in_dom > 0
-    return [
-        node["role"]["value"]
-        for node in controls
-        if not str(node.get("name", {}).get("value", "")).strip()
-    ]
-
-
 def _screenshot(page: Page, tmp_path: Path, name: str) -> None:
     """Keep a picture of the page (desktop width, which the desk is made for) and check it fits."""
     for directory in screenshot_dirs(tmp_path):
@@ -193,7 +170,7 @@ def test_staff_member_logs_in_finds_the_order_and_moves_it_along(
     statuses: list[int] = []
     page.on("response", lambda response: statuses.append(response.status))
     page.goto(server + DESK_LOGIN)
-    assert _unnamed_controls(page) == []
+    assert unnamed_controls(page) == []
 
     # A wrong password: the page says so and keeps the name, and nothing opens.
     _log_in(page, staff_member, "not the password")
@@ -209,7 +186,7 @@ def test_staff_member_logs_in_finds_the_order_and_moves_it_along(
     assert page.url == server + DESK_ORDERS
     assert _heading(page) == "Connection orders"
     assert f"Logged in as {staff_member}" in page.locator("form.no-print").inner_text()
-    assert _unnamed_controls(page) == []
+    assert unnamed_controls(page) == []
     _screenshot(page, tmp_path, "orders")
 
     # The order in the list, then opened from the keyboard.
@@ -231,7 +208,7 @@ def test_staff_member_logs_in_finds_the_order_and_moves_it_along(
     assert _heading(page) == f"Order {order_id}: PENDING"
     assert _offered(page) == ["IN_PROGRESS", "FAILED", "CANCELLED"]  # not COMPLETED yet
     assert [row[1:] for row in _history_rows(page)] == [["PENDING", "bap.example.org", ""]]
-    assert _unnamed_controls(page) == []
+    assert unnamed_controls(page) == []
 
     # PENDING -> IN_PROGRESS with a reason, sent from the keyboard.
     page.get_by_label("New status").select_option("IN_PROGRESS")
