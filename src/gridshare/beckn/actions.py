@@ -121,8 +121,9 @@ def status(request: Request) -> dict[str, Any]:
 
 
 def cancel(request: Request) -> dict[str, Any]:
-    """Cancel by the order's cancellation terms: free or for a fee while it is PENDING or
-    IN_PROGRESS, as the catalog's terms say; not once it is final."""
+    """Cancel by the order's cancellation terms (core `CancellationTerm`): free or for a fee
+    while it is PENDING or IN_PROGRESS, with a reason where the term requires one; not once it
+    is final."""
     order = _order(request, lock=True)
     reason_id = request.message.get("cancellation_reason_id")
     if reason_id is not None and not isinstance(reason_id, str):
@@ -137,11 +138,20 @@ def cancel(request: Request) -> dict[str, Any]:
         )
     product = catalogs.product(request.catalog, None, order.item_id)
     fee = catalogs.cancellation_fee(request.catalog, product, order.status)
-    if fee is None or order.status not in (orders.PENDING, orders.IN_PROGRESS):
+    term = catalogs.cancellation_term(request.catalog, order.status)
+    if fee is None or term is None or order.status not in (orders.PENDING, orders.IN_PROGRESS):
         raise BecknError(
             CANCELLATION_NOT_POSSIBLE,
             f"order {order.id} is {order.status}: its cancellation terms do not allow cancelling",
             "message.order_id",
+        )
+    if term.reason_required and reason is None:
+        known = ", ".join(r.id for r in request.catalog.cancellation_reasons)
+        raise BecknError(
+            INVALID_CANCELLATION_REASON,
+            f"cancelling an order that is {order.status} needs a reason: give "
+            f"cancellation_reason_id, one of {known} (get_cancellation_reasons lists them)",
+            "message.cancellation_reason_id",
         )
     orders.advance(
         request.session,
@@ -316,9 +326,10 @@ def _proposed(
 
 
 def _update_targets(value: object) -> tuple[str, ...]:
-    if not isinstance(value, str) or not value.strip():
+    parts = value.split(",") if isinstance(value, str) else []
+    targets = tuple(dict.fromkeys(part.strip() for part in parts if part.strip()))
+    if not targets:
         raise _invalid("message.update_target", "is required, e.g. 'billing' or 'fulfillment'")
-    targets = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
     unknown = [t for t in targets if t not in UPDATE_TARGETS]
     if unknown:
         raise BecknError(

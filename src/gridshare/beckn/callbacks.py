@@ -120,7 +120,7 @@ class Sender:
             )
             body = {
                 "context": context,
-                "message": {"order": order_document.rendered(order, event.to_status)},
+                "message": {"order": order_document.rendered(order, orders.as_of(session, event))},
             }
         self._send(callback_url(context["bap_uri"], "status"), body, utcnow())
 

@@ -17,7 +17,6 @@ INVALID_RATING_VALUE: Final = "30015"
 ACTION_NOT_APPLICABLE: Final = "40001"
 CANCELLATION_NOT_POSSIBLE: Final = "50001"
 UPDATE_NOT_POSSIBLE: Final = "50002"
-UNSUPPORTED_RATING_CATEGORY: Final = "50003"
 """BECKN-005 codes. A request with code 30000 (malformed) is refused with a NACK; the others
 concern a request we understood, so they are acknowledged and the `on_*` callback carries them."""
 

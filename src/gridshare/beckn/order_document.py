@@ -202,18 +202,20 @@ def total(document: Mapping[str, Any]) -> tuple[Decimal, str]:
     return Decimal(price["value"]), str(price["currency"])
 
 
-def rendered(order: ConnectionOrder, status: str | None = None) -> dict[str, Any]:
-    """The order as the requester sees it: its document with id, status and state (`status`
-    overrides the current one, for an announcement of an earlier change)."""
-    status = status or order.status
+def rendered(order: ConnectionOrder, moment: orders.Moment | None = None) -> dict[str, Any]:
+    """The order as the requester sees it: its document with id, status and state, as it is now
+    or as an earlier change (`moment`, for the announcement of that change) left it."""
+    status = moment.status if moment else order.status
+    updated = moment.at if moment else order.updated
+    details = moment.details if moment else order.details
     document = dict(order.document)
     fulfillments = [dict(f) for f in document["fulfillments"]]
     fulfillments[0]["state"] = {
         "descriptor": {"code": status, "name": STATE_NAMES[status]},
-        "updated_at": rfc3339(order.updated),
+        "updated_at": rfc3339(updated),
     }
     items = [dict(i) for i in document["items"]]
-    if order.details:
+    if details:
         items[0]["tags"] = [
             *items[0].get("tags", []),
             {
@@ -221,7 +223,7 @@ def rendered(order: ConnectionOrder, status: str | None = None) -> dict[str, Any
                 "display": True,
                 "list": [
                     {"descriptor": {"code": code}, "value": value}
-                    for code, value in order.details.items()
+                    for code, value in details.items()
                 ],
             },
         ]
@@ -232,7 +234,7 @@ def rendered(order: ConnectionOrder, status: str | None = None) -> dict[str, Any
         "items": items,
         "fulfillments": fulfillments,
         "created_at": rfc3339(order.created),
-        "updated_at": rfc3339(order.updated),
+        "updated_at": rfc3339(updated),
     }
     if status == orders.CANCELLED and order.cancellation:
         result["cancellation"] = _cancellation(order.cancellation)

@@ -56,6 +56,15 @@ DETAIL_MAX: Final = 20
 _ID_ALPHABET: Final = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
+@dataclass(frozen=True)
+class Moment:
+    """An order as one change left it: its status, when, and its connection details then."""
+
+    status: str
+    at: datetime
+    details: dict[str, Any]
+
+
 class OrderError(ValueError):
     """A change the order does not allow; the message says which changes it does."""
 
@@ -198,6 +207,7 @@ def advance(
         to_status=to,
         actor=actor,
         reason=reason,
+        details=dict(details or {}),
     )
     order.status = to
     order.updated = now
@@ -261,6 +271,17 @@ def rate(
     session.add(rating)
     session.flush()
     return rating
+
+
+def as_of(session: Session, event: OrderEvent) -> Moment:
+    """The order as `event` left it (an announcement of an earlier change shows that, not what
+    came after)."""
+    details: dict[str, Any] = {}
+    for earlier in events(session, event.order_id):
+        if earlier.id > event.id:
+            break
+        details |= earlier.details or {}
+    return Moment(event.to_status, event.at, details)
 
 
 def ratings(session: Session, order_id: str) -> list[OrderRating]:

@@ -69,6 +69,9 @@ class OrderEvent(Base):
     to_status: Mapped[str] = mapped_column(String(12))
     actor: Mapped[str] = mapped_column(String(300), comment="staff:<name>, or the requester")
     reason: Mapped[str | None] = mapped_column(String(1000))
+    details: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, comment="the connection details this change recorded"
+    )
 
 
 class OrderRating(Base):

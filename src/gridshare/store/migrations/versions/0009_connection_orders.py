@@ -130,6 +130,12 @@ def upgrade() -> None:
             "actor", sa.String(length=300), nullable=False, comment="staff:<name>, or the requester"
         ),
         sa.Column("reason", sa.String(length=1000), nullable=True),
+        sa.Column(
+            "details",
+            sa.JSON(),
+            nullable=False,
+            comment="the connection details this change recorded",
+        ),
         sa.ForeignKeyConstraint(
             ["order_id"],
             ["connection_orders.id"],
