@@ -18,6 +18,10 @@ from gridshare.store.db import make_engine, normalise_url
 from gridshare.store.migrate import upgrade
 
 PG_URL = os.environ.get("GRIDSHARE_TEST_DATABASE_URL")
+for _frozen in ("COLUMNS", "LINES"):
+    # Rich fixes a console's size at creation when these are set (pytest-xdist workers set them),
+    # and the CLI's consoles are made at import: unset, each command reads the size it runs with.
+    os.environ.pop(_frozen, None)
 PG_SKIP = "PostgreSQL tests skipped: set GRIDSHARE_TEST_DATABASE_URL to run them"
 
 
