@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from gridshare.app import create_app
 from gridshare.beckn import catalog as catalogs
@@ -117,6 +118,24 @@ SAN_FRANCISCO = {
 }
 
 
+def save_san_francisco(session: Session) -> None:
+    """An electric service territory: San Francisco, where the guide's examples are."""
+    save_entry(
+        session,
+        entry_id="sf",
+        entity_name="San Francisco Electric Authority",
+        entity_abbreviation="SFEA",
+        country="US",
+        name="San Francisco",
+        type="geographic",
+        role="authoritative",
+        infrastructure_types=["distribution_utility"],
+        commodity_types=["electricity"],
+        capabilities=[],
+        geojson=SAN_FRANCISCO,
+    )
+
+
 def example_world(tmp_path: Path, settings: Settings, engine: Engine, bap: Bap) -> Settings:
     """A BPP shaped like the guide's: provider `sf_electric_authority` selling
     `new-resi-connection` and `new-comm-connection` in San Francisco."""
@@ -127,20 +146,7 @@ def example_world(tmp_path: Path, settings: Settings, engine: Engine, bap: Bap) 
     catalog = tmp_path / "catalog.json"
     catalog.write_text(json.dumps(bundled))
     with transaction(session_factory(engine)) as session:
-        save_entry(
-            session,
-            entry_id="sf",
-            entity_name="San Francisco Electric Authority",
-            entity_abbreviation="SFEA",
-            country="US",
-            name="San Francisco",
-            type="geographic",
-            role="authoritative",
-            infrastructure_types=["distribution_utility"],
-            commodity_types=["electricity"],
-            capabilities=[],
-            geojson=SAN_FRANCISCO,
-        )
+        save_san_francisco(session)
     registry = bap.write_registry(tmp_path / "registry.json")
     return settings.model_copy(
         update={"beckn_registry_file": registry, "beckn_catalog_file": catalog}

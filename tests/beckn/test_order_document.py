@@ -23,10 +23,9 @@ from gridshare.config import Settings
 from gridshare.store.db import session_factory
 from gridshare.store.tables.orders import ConnectionOrder
 from gridshare.utility import orders
-from gridshare.utility.coverage import save_entry
 from tests.beckn import schema
 from tests.beckn.bap import Bap
-from tests.beckn.test_endpoint import SAN_FRANCISCO, order_message
+from tests.beckn.test_endpoint import order_message, save_san_francisco
 
 INSIDE = "37.774921,-122.419424"
 """The Connections examples' site with its longitude's sign corrected: in San Francisco."""
@@ -47,21 +46,8 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def territory(session: Session) -> Session:
-    """An electric service territory: San Francisco (as test_endpoint's `example_world`)."""
-    save_entry(
-        session,
-        entry_id="sf",
-        entity_name="San Francisco Electric Authority",
-        entity_abbreviation="SFEA",
-        country="US",
-        name="San Francisco",
-        type="geographic",
-        role="authoritative",
-        infrastructure_types=["distribution_utility"],
-        commodity_types=["electricity"],
-        capabilities=[],
-        geojson=SAN_FRANCISCO,
-    )
+    """An electric service territory: San Francisco (test_endpoint's)."""
+    save_san_francisco(session)
     session.flush()
     return session
 
