@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import queue
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import nacl.exceptions
 import nacl.signing
 
 from tests.beckn import independent
+from tests.local_server import serving
 
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -146,11 +146,5 @@ class Receiver:
 def receiving(keys: Callable[[], dict[str, str]], port: int = 0) -> Iterator[tuple[Receiver, int]]:
     """A `Receiver` serving on 127.0.0.1 (`port`, or a free one) until the block ends."""
     receiver = Receiver(keys)
-    server = ThreadingHTTPServer(("127.0.0.1", port), receiver.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver, server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(receiver.handler(), port) as bound:
+        yield receiver, bound

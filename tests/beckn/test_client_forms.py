@@ -4,7 +4,6 @@ their labels, chosen by label, field name or number; the submission signed over 
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from gridshare.beckn import client
 from gridshare.beckn.client_errors import ClientError
 from tests.beckn import independent
+from tests.local_server import serving
 
 PAGE = """<!doctype html><form action="n" method="post" enctype="multipart/form-data">
 <p><label for="document-1">ID   proof</label>
@@ -65,13 +65,8 @@ def form_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/form", posted
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}/form", posted
 
 
 def test_a_submission_is_multipart_and_signed_over_its_bytes(
